@@ -1,0 +1,266 @@
+"""Intake benchmark: SMTP → commit → parse → incident → ack in the outbox, through the real daemon.
+
+Prints, per database: end-to-end msg/s for N mails from several concurrent
+connections, DATA→250 latency p50/p99 at a fixed offered rate, and the peak
+memory of accepting and processing one 25 MB mail.
+
+    .venv/bin/python bench/intake.py                    # SQLite and PostgreSQL (if reachable)
+    .venv/bin/python bench/intake.py --db sqlite --mails 5000 --connections 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import smtplib
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from store.db import make_engine  # noqa: E402
+from store.outbox import OutboxMessage  # noqa: E402
+
+SUPPORT = "support@support.example.test"
+CONTACTS = [f"user{i}@example.test" for i in range(8)]
+
+
+def config_text(data_dir: Path, db_url: str) -> str:
+    return f"""
+[gateway]
+name = "Bench Support"
+support_addresses = ["{SUPPORT}"]
+data_dir = "{data_dir}"
+[database]
+url = "{db_url}"
+[smtp]
+host = "127.0.0.1"
+port = 0
+[[customers]]
+key = "bench"
+name = "Bench Corp"
+plan = "enhanced"
+locale = "ja"
+domains = ["example.test"]
+contacts = {json.dumps(CONTACTS)}
+"""
+
+
+def sample_mail(index: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"User <{CONTACTS[index % len(CONTACTS)]}>"
+    message["To"] = SUPPORT
+    message["Subject"] = f"サーバが停止します #{index}"
+    message["Message-ID"] = f"<bench.{uuid.uuid4().hex}@example.test>"
+    message["Date"] = "Tue, 24 Nov 2026 10:00:00 +0900"
+    body = ("毎晩 02:00 にサーバが停止します。イベントログにエラー 0x80070005 が記録されています。\n" * 20
+            + f"問い合わせ番号 {index}\n")
+    message.set_content(body)
+    return message.as_bytes()
+
+
+class Daemon:
+    def __init__(self, db_url: str) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="sg-bench-"))
+        self.config = self.dir / "gateway.toml"
+        self.config.write_text(config_text(self.dir / "var", db_url), encoding="utf-8")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "--log-level", "WARNING", "--config", str(self.config), "run"],
+            stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        )
+        assert self.process.stdout is not None
+        banner = self.process.stdout.readline()
+        if "SMTP on" not in banner:
+            raise SystemExit(f"daemon did not start: {banner!r}")
+        self.port = int(banner.split("127.0.0.1:")[1].split(";")[0])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def send_all(port: int, mails: list[bytes], connections: int, rate: float | None) -> list[float]:
+    """Send `mails` over `connections` reused connections; return DATA→250 latencies in seconds."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.2
+
+    def worker(slot: int) -> None:
+        mine: list[float] = []
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+            client.ehlo()
+            for index in range(slot, len(mails), connections):
+                if rate:
+                    delay = start + index / rate - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                client.mail(CONTACTS[index % len(CONTACTS)])
+                client.rcpt(SUPPORT)
+                began = time.perf_counter()
+                code, _ = client.data(mails[index])
+                mine.append(time.perf_counter() - began)
+                if code != 250:
+                    raise SystemExit(f"DATA answered {code}")
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def wait_sent(db_url: str, expected: int, timeout: float = 600) -> float:
+    engine = make_engine(db_url)
+    try:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            with engine.connect() as connection:
+                sent = connection.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == "sent"))
+            if sent >= expected:
+                return time.perf_counter()
+            time.sleep(0.02)
+        raise SystemExit(f"only {sent} of {expected} acks sent in {timeout} s")
+    finally:
+        engine.dispose()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def run_database(name: str, db_url: str, mails: int, connections: int, rate: float, rated_mails: int) -> None:
+    daemon = Daemon(db_url)
+    try:
+        batch = [sample_mail(i) for i in range(mails)]
+        began = time.perf_counter()
+        latencies = send_all(daemon.port, batch, connections, None)
+        intake_done = time.perf_counter()
+        done = wait_sent(db_url, mails)
+        print(f"{name}: {mails} mails over {connections} connections: "
+              f"end-to-end {mails / (done - began):.0f} msg/s (intake only {mails / (intake_done - began):.0f} msg/s); "
+              f"DATA→250 under full load p50 {statistics.median(latencies) * 1000:.1f} ms, "
+              f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms")
+        rated = [sample_mail(mails + i) for i in range(rated_mails)]
+        latencies = send_all(daemon.port, rated, connections, rate)
+        wait_sent(db_url, mails + rated_mails)
+        print(f"{name}: at {rate:.0f} msg/s offered ({rated_mails} mails): "
+              f"DATA→250 p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms")
+    finally:
+        daemon.stop()
+
+
+def fresh_pg_url(base: str) -> str:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = make_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{base}?options=-csearch_path%3D{schema}"
+
+
+def big_mail(size: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = CONTACTS[0]
+    message["To"] = SUPPORT
+    message["Subject"] = "Full memory dump attached"
+    message["Message-ID"] = f"<big.{uuid.uuid4().hex}@example.test>"
+    message.set_content("The dump is attached.\n")
+    message.add_attachment(os.urandom(size * 3 // 4 - 4096), maintype="application", subtype="octet-stream",
+                           filename="memory.dmp")
+    return message.as_bytes()
+
+
+def memory_child(db_url: str, size: int) -> None:
+    """Run in a fresh process: accept and process one big mail; print peak figures as JSON."""
+    import tracemalloc
+    from datetime import datetime, timezone
+
+    from gateway.app import build_app
+    from gateway.clock import FixedClock
+    from gateway.core.model import Envelope
+    from gateway.directory import sync_customers
+    from gateway.ingest import accept_raw
+    from gateway.processor import process_one
+    from gateway.settings import settings_from_dict
+    from store.db import make_sessionmaker
+    from store.migrate import upgrade
+    import tomllib
+
+    data_dir = Path(tempfile.mkdtemp(prefix="sg-mem-"))
+    settings = settings_from_dict(tomllib.loads(config_text(data_dir, db_url)))
+    app = build_app(settings)
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    clock = FixedClock(datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc))
+    with sessions.begin() as session:
+        sync_customers(session, settings.customers, clock.now())
+    raw = big_mail(size)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    tracemalloc.start()
+    accepted = accept_raw(sessions, raw, Envelope(CONTACTS[0], (SUPPORT,)), source="smtp", now=clock.now())
+    state = process_one(app, sessions, accepted.inbound_id, clock.now())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"size": len(raw), "state": state, "traced_peak": peak,
+                      "rss_growth": rss_after - rss_before}))
+
+
+def run_memory(name: str, db_url: str, size: int) -> None:
+    output = subprocess.run([sys.executable, __file__, "--memory-child", db_url, "--size", str(size)],
+                            capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    mb = result["size"] / 1e6
+    print(f"{name}: one {mb:.1f} MB mail ({result['state']}): Python peak {result['traced_peak'] / 1e6:.1f} MB "
+          f"({result['traced_peak'] / result['size']:.2f}x), RSS growth {result['rss_growth'] / 1e6:.1f} MB "
+          f"({result['rss_growth'] / result['size']:.2f}x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--mails", type=int, default=3000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--rated-mails", type=int, default=2000)
+    parser.add_argument("--pg-url", default=os.environ.get("SUPPORT_GATEWAY_TEST_PG",
+                                                           "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--size", type=int, default=25 * 1024 * 1024)
+    parser.add_argument("--memory-child")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child, args.size)
+        return
+    targets = []
+    if args.db in ("sqlite", "both"):
+        targets.append(("sqlite", lambda: f"sqlite:///{tempfile.mkdtemp(prefix='sg-db-')}/gateway.db"))
+    if args.db in ("postgresql", "both"):
+        targets.append(("postgresql", lambda: fresh_pg_url(args.pg_url)))
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    for name, url in targets:
+        run_database(name, url(), args.mails, args.connections, args.rate, args.rated_mails)
+        if not args.skip_memory:
+            run_memory(name, url(), args.size)
+
+
+if __name__ == "__main__":
+    main()

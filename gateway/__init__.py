@@ -1,0 +1,1 @@
+"""support-gateway: the daemon, its shell and its pure core (`gateway.core`)."""

@@ -1,0 +1,47 @@
+"""The long-lived things every unit of work needs, built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.core.decide import Policy
+from gateway.plans import PlanBook, PlanError, load_plans
+from gateway.render import Renderer
+from gateway.settings import Settings, SettingsError
+
+
+@dataclass(frozen=True)
+class App:
+    settings: Settings
+    plans: PlanBook
+    renderer: Renderer
+    policy: Policy
+
+    @property
+    def sender_address(self) -> str:
+        return self.settings.gateway.sender_address
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender_address.rsplit("@", 1)[1]
+
+
+def build_app(settings: Settings) -> App:
+    """Load plans and templates and check that every customer's plan exists."""
+    try:
+        plans = load_plans(settings.gateway.plans_dir)
+    except PlanError as exc:
+        raise SettingsError(f"gateway.plans_dir: {exc}") from None
+    for index, customer in enumerate(settings.customers):
+        if customer.plan not in plans.plans:
+            known = ", ".join(sorted(plans.plans))
+            raise SettingsError(f"customers[{index}].plan: unknown plan {customer.plan!r} (known: {known})")
+    if not (settings.gateway.templates_dir / "en" / "ack.txt.j2").is_file():
+        raise SettingsError(f"gateway.templates_dir: no templates in {settings.gateway.templates_dir}")
+    own = frozenset(settings.gateway.support_addresses) | {settings.gateway.sender_address}
+    return App(
+        settings=settings,
+        plans=plans,
+        renderer=Renderer(settings.gateway.templates_dir),
+        policy=Policy(own_addresses=own, loop_marker=settings.gateway.loop_marker),
+    )

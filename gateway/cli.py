@@ -1,0 +1,199 @@
+"""`support-gateway`: run the daemon, check settings, migrate, and look at what it did."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from gateway import views
+from gateway.app import build_app
+from gateway.settings import Settings, SettingsError, load_settings
+
+DEFAULT_CONFIG = Path("examples/gateway.toml")
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    if args.config:
+        return Path(args.config)
+    return Path(os.environ.get("SUPPORT_GATEWAY_CONFIG", DEFAULT_CONFIG))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(_config_path(args))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gateway.daemon import Ready, serve
+    from gateway.systemd_notify import notify
+
+    settings = _settings(args)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, lambda: (notify("STOPPING=1"), stop.set()))
+
+        def ready(info: Ready) -> None:
+            target = settings.relay.host if settings.relay else settings.outbox_folder
+            print(f"support-gateway: SMTP on {info.smtp_host}:{info.smtp_port}; outgoing mail to {target}",
+                  flush=True)
+            notify("READY=1")
+
+        await serve(settings, stop=stop, on_ready=ready)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    app = build_app(settings)
+    if settings.relay is not None:
+        settings.relay.password()  # a missing secret is a config error too
+    print(f"{_config_path(args)}: OK — {len(settings.customers)} customer(s), "
+          f"plans: {', '.join(sorted(app.plans.plans))}; database {views.safe_url(settings.database_url)}")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from store.db import make_engine
+    from store.migrate import current_revision, downgrade, head_revision, upgrade
+
+    engine = make_engine(_settings(args).database_url)
+    try:
+        if args.db_command == "upgrade":
+            upgrade(engine, args.revision)
+        elif args.db_command == "downgrade":
+            downgrade(engine, args.revision)
+        print(f"schema at {current_revision(engine) or 'base'} (head {head_revision(engine)})")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _emit(result: object, as_json: bool, text: str) -> None:
+    print(json.dumps(result, ensure_ascii=False, default=str) if as_json else text)
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    with views.open_sessions(_settings(args)) as sessions:
+        if args.incidents_command == "list":
+            rows = views.list_incidents(sessions, status=args.status, limit=args.limit)
+            for row in rows:
+                _emit(row, args.json, views.format_incident_line(row))
+            return 0
+        detail = views.show_incident(sessions, args.ref)
+        if detail is None:
+            print(f"no incident {args.ref}", file=sys.stderr)
+            return 1
+        _emit(detail, args.json, views.format_incident(detail))
+        return 0
+
+
+def cmd_inbound(args: argparse.Namespace) -> int:
+    with views.open_sessions(_settings(args)) as sessions:
+        if args.inbound_command == "list":
+            for row in views.list_inbound(sessions, state=args.state, limit=args.limit):
+                _emit(row, args.json, views.format_inbound_line(row))
+            return 0
+        if args.inbound_command == "retry":
+            ok = views.retry_inbound(sessions, args.id)
+            print(f"inbound {args.id}: {'queued for processing again' if ok else 'not found or not retryable'}")
+            return 0 if ok else 1
+        raw = getattr(args, "raw", False)
+        detail = views.show_inbound(sessions, args.id, raw=raw)
+        if detail is None:
+            print(f"no inbound message {args.id}", file=sys.stderr)
+            return 1
+        if raw:
+            sys.stdout.buffer.write(detail["raw"])
+            return 0
+        _emit(detail, args.json, views.format_inbound(detail))
+        return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from gateway.inspect_mail import describe, directory_from_settings, inspect_file
+
+    app = build_app(_settings(args))
+    directory = directory_from_settings(app)
+    failures = 0
+    for name in args.files:
+        result = inspect_file(app, Path(name), directory)
+        failures += "error" in result and result["error"] == "unreadable"
+        _emit(result, args.json, describe(result))
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="support-gateway", description=__doc__)
+    parser.add_argument("--config", "-c", help=f"settings file (default: $SUPPORT_GATEWAY_CONFIG or {DEFAULT_CONFIG})")
+    parser.add_argument("--log-level", default=os.environ.get("SUPPORT_GATEWAY_LOG_LEVEL", "INFO"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the daemon").set_defaults(func=cmd_run)
+    commands.add_parser("check-config", help="validate the settings, plans and templates").set_defaults(func=cmd_check_config)
+
+    db = commands.add_parser("db", help="schema migrations").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade").add_argument("revision", nargs="?", default="head")
+    db.add_parser("downgrade").add_argument("revision", nargs="?", default="base")
+    db.add_parser("current")
+    for sub in db.choices.values():
+        sub.set_defaults(func=cmd_db)
+
+    incidents = commands.add_parser("incidents", help="list or show incidents").add_subparsers(
+        dest="incidents_command", required=True)
+    listing = incidents.add_parser("list")
+    listing.add_argument("--status", choices=["open", "resolved", "closed"])
+    listing.add_argument("--limit", type=int, default=50)
+    show = incidents.add_parser("show")
+    show.add_argument("ref", help="INC-000001 or 1")
+    for sub in (listing, show):
+        sub.add_argument("--json", action="store_true")
+        sub.set_defaults(func=cmd_incidents)
+
+    inbound = commands.add_parser("inbound", help="received mail: held, ignored, quarantined").add_subparsers(
+        dest="inbound_command", required=True)
+    inbound_list = inbound.add_parser("list")
+    inbound_list.add_argument("--state", choices=["received", "processed", "quarantined", "ignored"])
+    inbound_list.add_argument("--limit", type=int, default=50)
+    inbound_show = inbound.add_parser("show")
+    inbound_show.add_argument("id", type=int)
+    inbound_show.add_argument("--raw", action="store_true", help="print the raw mail as received")
+    inbound_retry = inbound.add_parser("retry", help="process a quarantined mail again (e.g. after adding a contact)")
+    inbound_retry.add_argument("id", type=int)
+    for sub in (inbound_list, inbound_show, inbound_retry):
+        sub.add_argument("--json", action="store_true")
+        sub.set_defaults(func=cmd_inbound)
+
+    inspect = commands.add_parser("inspect", help="show what the gateway would make of mail files")
+    inspect.add_argument("files", nargs="+")
+    inspect.add_argument("--json", action="store_true", help="one JSON object per line per file")
+    inspect.set_defaults(func=cmd_inspect)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosmtpd logs every SMTP command at INFO and Alembic every plugin: keep the journal readable.
+    for noisy in ("mail.log", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"support-gateway: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,425 @@
+"""Assess the opening severity of an inbound mail: 3, or 4 for a how-to or a suggestion.
+
+One job: read a mail's subject and the head of its body and return a
+`SeverityAssessment` (support-programs.md §1, Sophos 000 §5.1/§5.2):
+
+* Every incident submitted by email starts at severity **3**, except a how-to
+  question or a suggestion to change product features or documentation, which
+  starts at **4** (000 §5.1, level-3 cell).
+* A severity-4 cue is overridden by any *problem* cue (error, crash, エラー,
+  障害, 動かない...): "how do I fix this crash?" or "原因は何でしょうか" after a
+  fault description is a problem, not a how-to. When in doubt the mail stays at
+  3, the default, because 3 has the shorter response target; an engineer can
+  lower it, but a fault parked at 4 would miss its target.
+* A severity the customer *states* ("Severity: 2", "重要度：１", "[S1]",
+  "【緊急】", "URGENT:") is returned as `requested_severity` only; the incident
+  keeps 3/4 until an engineer assigns the final level (000 §5.2; 002 §3).
+
+Decisions for the ambiguous forms (each has a test):
+
+* Priority is not severity: "P1", "Priority: 1", "優先度" and "緊急度" are not
+  read as a requested severity (ITIL priority = impact × urgency; the programs
+  only define severity).
+* A bare "レベル1" / "Level 1" is not a request (log levels, policy levels...);
+  "深刻度レベル1" and "Severity Level 1" are.
+* "S1".."S4" count only in the subject, and only as a tag: "[S1]", "【S1】" or
+  "S1:" at the start (after Re:/Fw:/[tags]); never "S1000", "AWS S3", "(S3)".
+* Urgency words mean "the most urgent level", so they are recorded as a
+  requested 1 (Sophos calls level 1 緊急): in the subject "URGENT"/"CRITICAL" as
+  a leading tag ("URGENT:", "[Critical]", "... - URGENT" at the end; "URGENT"
+  may also lead without punctuation, "Critical update fails" may not), 至急
+  anywhere, 緊急 anywhere except compounds that are not a request (緊急時,
+  緊急度, 緊急性, 緊急パッチ, 緊急アップデート, 緊急メンテナンス, 緊急連絡先...).
+  In the body only the Japanese bracket tags 【緊急】/【至急】 and the label forms
+  ("深刻度：緊急", "Severity: Critical") count; free text such as "critical
+  section", "not urgent" or a pasted "[CRITICAL]" log line does not.
+* Only 1–4 are requests. "Severity: 5", "Sev 0" or a range ("severity 1-4")
+  state no severity and leave no cue: cues record text that influenced the
+  assessment, and these did not.
+* Several statements: the subject wins over the body (the customer writes the
+  subject; the body may hold pasted alerts and logs); within one place the most
+  urgent wins. Every statement is still recorded as a cue.
+* The body is read only up to the first reply separator ("-----Original
+  Message-----", "-----元のメッセージ-----", "On ... wrote:", "...書きました:")
+  or signature delimiter ("-- "), without lines quoted with ">", and only its
+  first 2,000 characters after that, so quoted history cannot set severity.
+
+All matching runs on NFKC-normalised text (full-width digits, colons, spaces
+and brackets become ASCII); `Cue.matched` holds the original text when the
+normalisation kept the length, else the normalised text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+
+from gateway.core.model import Cue, SeverityAssessment
+
+DEFAULT_SEVERITY = 3  # 000 §5.1: every incident submitted by email starts at 3...
+HOW_TO_SEVERITY = 4  # ...except a how-to question or a feature/documentation suggestion.
+
+KIND_REQUESTED = "requested-severity"
+KIND_SEVERITY_4 = "severity-4"
+KIND_PROBLEM = "problem"
+
+SUBJECT = "subject"
+BODY = "body"
+
+BODY_WINDOW = 6_000  # raw characters looked at before quote stripping: bounds the work per mail
+BODY_HEAD = 2_000  # characters of the customer's own text that are scanned
+SUBJECT_HEAD = 1_000
+
+# Speed (this runs on every mail at hundreds per second): matching is on lower-cased
+# text without re.IGNORECASE; the many cue phrases are merged into one pattern per
+# script, grouped by leading characters (`_trie`), so the engine jumps from one
+# possible cue start to the next instead of trying every phrase at every character.
+# An English cue starts with the space before it: line breaks and brackets are read
+# as spaces (`_Text.words`) and a space leads the text, so "How", "(how" and "\nhow"
+# match while "show to" does not. `_E` is the matching word end.
+_E = r"(?![a-z0-9_])"
+_REGEX_SPECIAL = frozenset("\\.^$*+?{}[]()|")
+
+
+def _words(*words: str) -> tuple[str, ...]:
+    """English cue alternatives: each word or phrase between a leading space and a word end."""
+    return tuple(f" {word}{_E}" for word in words)
+
+
+def _each(stems: Iterable[str], tail: str) -> tuple[str, ...]:
+    return tuple(stem + tail for stem in stems)
+
+
+def _trie(alternatives: Iterable[str]) -> str:
+    """Alternatives that start with a literal character, merged by common leading characters.
+
+    The `re` engine tries a branch's alternatives one by one at each position; grouping
+    them under their first characters ("エ(?:ラー)|障(?:害)", " (?:h(?:ow...)|e(?:rror...))")
+    keeps that to a few tests, while matching exactly what "a|b|c" would, in the same order.
+    """
+    groups: dict[str, list[str]] = {}
+    for alternative in alternatives:
+        assert alternative[0] not in _REGEX_SPECIAL and alternative[1:2] not in ("?", "*", "+", "{")
+        groups.setdefault(alternative[0], []).append(alternative[1:])
+    parts = []
+    for char, rests in groups.items():
+        if len(rests) == 1:
+            parts.append(char + rests[0])
+        elif all(len(r) > 1 and r[0] not in _REGEX_SPECIAL and r[1] not in "?*+{" for r in rests):
+            parts.append(f"{char}(?:{_trie(rests)})")
+        else:
+            parts.append(f"{char}(?:{'|'.join(rests)})")
+    return "|".join(parts)
+
+
+# --- the body head ---------------------------------------------------------------
+
+# Reply separators: the customer's own text ends at the first of these lines.
+_CUT_MARKERS = (
+    "Original Message", "ORIGINAL MESSAGE", "original message",
+    "元のメッセージ", "wrote:", "書きました", "-- ",
+)
+_CUT_LINE = re.compile(
+    r"[ \t]*-{2,}[ \t]*(?:original message|元のメッセージ|返信元のメッセージ)[ \t]*-{2,}"
+    r"|[ \t]*on [^\n]{1,300} wrote:[ \t]*$"
+    r"|[^\n]{0,300}書きました[:：][ \t]*$"
+    r"|-- [ \t]*$",  # the signature delimiter (RFC 3676 §4.3)
+    re.IGNORECASE | re.MULTILINE,
+)
+# Quoted lines (">" or full-width "＞"; RFC 3676 §4.5).
+_QUOTED_LINE = re.compile(r"^[ \t\u3000]*[>＞][^\n]*\n?", re.MULTILINE)
+
+
+def _reply_cut(window: str) -> int:
+    """Offset of the first reply separator or signature line, or the window's length."""
+    cut = len(window)
+    for marker in _CUT_MARKERS:
+        i = window.find(marker, 0, cut)
+        while i >= 0:
+            line_start = window.rfind("\n", 0, i) + 1
+            if _CUT_LINE.match(window, line_start):
+                cut = line_start
+                break
+            i = window.find(marker, i + 1, cut)
+    return cut
+
+
+def body_head(body: str) -> str:
+    """The customer's own text at the top of the body: before any reply separator, unquoted, bounded."""
+    window = body[:BODY_WINDOW]
+    window = window[: _reply_cut(window)]
+    if ">" in window or "＞" in window:
+        window = _QUOTED_LINE.sub("", window)
+    return window[:BODY_HEAD]
+
+
+# --- severity-4 and problem cues ------------------------------------------------------
+
+_ASK = r"(?:ください|下さい|いただ|頂|もらえ|欲しい|ほしい)"
+_WANT = r"(?:ほしい|欲しい|いただきたい|頂きたい)"
+# A bare でしょうか is a question, unless it is a polite request to act ("ご確認いただけます
+# でしょうか": please check = a service request, level 3 in 002 appendix 1).
+_NOT_A_REQUEST = "".join(
+    f"(?<!{stem}でしょうか)"
+    for stem in ("いただけます", "頂けます", "いただけない", "頂けない", "くださいます", "下さいます",
+                 "もらえます", "もらえない")
+)
+_CANNOT_BUT_HOW_TO = r"(?! (?:find|locate|figure|understand|tell|see how|work out))"
+
+# (kind, rule, alternatives), in match order. Each alternative starts with a literal character.
+_CUE_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    # How-to questions and suggestions (000 §5.1, level 4).
+    (KIND_SEVERITY_4, "how-to:en", _words(
+        "how (?:do|can|could|should|would|shall) (?:i|we|you|one|they)", "how to",
+    )),
+    (KIND_SEVERITY_4, "possible:en", _words(
+        "is (?:it|this|that) possible", "is there (?:a|any) (?:way|option|setting)", "is it supported",
+        "best practices?", "recommended (?:way|settings?|configuration|procedure)",
+    )),
+    (KIND_SEVERITY_4, "suggestion:en", _words(
+        "feature requests?", "enhancement requests?", "improvement requests?", "change requests?",
+        "feature suggestions?", "suggestions?", "would like to suggest", "wish ?list",
+    )),
+    (KIND_SEVERITY_4, "documentation:en", _words(
+        "documentation", "user guide", "admin(?:istrator)?(?:'s)? guide",
+    )),
+    (KIND_SEVERITY_4, "how-to:ja", (
+        "方法を", "教えて" + _ASK, "おしえて" + _ASK, "ご教示", "ご教授", "手順を", "使い方", "やり方",
+        "設定方法", "方法(?:は|が)(?:あり|ござい)", "どう(?:すれば|したら|やって)",
+        "どのように(?:すれば|したら|設定|使用|利用)",
+    )),
+    (KIND_SEVERITY_4, "possible:ja", (
+        "可能(?:でしょうか|ですか|か)",
+        *_each(("でき", "出来"), "(?:ます|る)(?:でしょう|の)?か"),
+        *_each(("よい", "良い", "いい", "よろしい", "宜しい"), "(?:の)?(?:でしょう|です)か"),
+        *_each(("対応", "サポート"), "(?:して|され(?:て)?)(?:い)?(?:ます|る)(?:の|でしょう)?か"),
+    )),
+    (KIND_SEVERITY_4, "suggestion:ja", (
+        "要望", "機能追加", "機能改善", "改善提案", "機能提案", *_each(("追加して", "実装して", "改善して"), _WANT),
+    )),
+    (KIND_SEVERITY_4, "documentation:ja", ("ドキュメント", "マニュアル", "取扱説明書", "管理者ガイド", "ユーザーガイド")),
+    (KIND_SEVERITY_4, "question:ja-deshouka", ("でしょうか" + _NOT_A_REQUEST,)),
+    # Something is broken: any of these keeps the mail at 3 whatever the how-to cues say.
+    (KIND_PROBLEM, "problem:en", (
+        # "received this message in error" (mail disclaimers) is not a fault.
+        f" errors?{_E}(?<! in error)(?<! in errors)",
+        *_words(
+            "crash(?:es|ed|ing)?", "fail(?:s|ed|ing|ures?)?", "outage", "broken", "bugs?",
+            "hang(?:s|ing)?", "hung", "freez(?:e|es|ing)", "frozen", "bsod", "blue screen", "downtime",
+            *_each(("is", "are", "was", "were", "went", "goes", "going", "been", "server", "service", "site",
+                    "system", "network"), " down"),
+            "not (?:working|responding|starting)", "stopped (?:working|responding)",
+            *_each(("doesn['’]t", "does not", "don['’]t", "do not", "won['’]t", "will not", "didn['’]t",
+                    "did not"), " (?:work|start|boot|load|open|run|connect|update)"),
+            *_each(("cannot", "can['’]t", "can not", "unable to"), _CANNOT_BUT_HOW_TO),
+            # Virus incidents (002 appendix 2) count as problems only as an infection, an outbreak,
+            # a detection or a false positive: "virus" alone is everyday vocabulary for an
+            # anti-virus vendor ("how do I run a virus scan?" is a how-to).
+            "abort(?:s|ed|ing)?", "time(?:d)? out", "timeouts?", "slow(?:ness|er)?", "root cause", "workarounds?",
+            "infect(?:ed|ion)", "outbreak", "false positives?", *_each(("was", "were", "been"), " detected"), "issues?",
+        ),
+        f" problems?{_E}(?<! no problem)(?<! no problems)",
+    )),
+    (KIND_PROBLEM, "problem:ja", (
+        "エラー", "障害", "不具合", "異常(?!なし|はあり|あり|は見られ)", "故障", "失敗", "クラッシュ",
+        "フリーズ", "ハング", "ブルースクリーン", "ダウン(?<!シャットダウン)(?:し|状態|中)",
+        # 停止 as something that happened, not as an action asked about ("停止する方法", "一時停止").
+        "停止(?<!一時停止)(?!する|させ|方法|手順|の(?:方法|手順|仕方))",
+        "落ち(?:る|た|て|ま)", "止ま(?:る|っ|り)", "固ま(?:る|っ|り)", "動(?:か|き)(?:ない|ません)",
+        "動作(?:しない|しません|不良)", "起動(?:しない|しません)",
+        *_each(("でき", "出来"), "(?:ない|なく|ません)(?!か|でしょう)"),
+        "使えな", "繋がらな", "つながらな", "届かな", "感染", "誤検知", "誤検出", "タイムアウト",
+        *_each(("表示", "反映", "更新", "実行", "適用", "送信", "配信", "起動"), "され(?:な|ません(?!か))"),
+        "応答(?:しな|しません|がな|があり?ません)", "動作が(?:遅|重)", "重くな",
+        *_each(("異常", "強制", "途中で", "勝手に"), "終了"),
+        # Asking for the cause of something, or for a workaround, is reporting a problem.
+        "原因", "対処", "回避",
+        *_each(("検知", "検出"), "され(?:まし)?た"), "復旧", "問題が(?:発生|起|あり|出)",
+    )),
+)
+# Each alternative ends in an empty group named after it, so `Match.lastgroup` names
+# the alternative that matched without a second search.
+_CUE_MARKS = {
+    f"c{rule_no}_{alt_no}": (kind, rule)
+    for rule_no, (kind, rule, alts) in enumerate(_CUE_RULES)
+    for alt_no in range(len(alts))
+}
+_MARKED = tuple(
+    f"{alt}(?P<c{rule_no}_{alt_no}>)"
+    for rule_no, (_, _, alts) in enumerate(_CUE_RULES)
+    for alt_no, alt in enumerate(alts)
+)
+# One pass per script: English cues (each after a space) and Japanese cues; the second
+# is skipped for ASCII-only text.
+_CUES_EN = re.compile(_trie(alt for alt in _MARKED if alt[0] == " "))
+_CUES_JA = re.compile(_trie(alt for alt in _MARKED if alt[0] != " "))
+
+# A question in the subject line alone ("Question about licence keys", "設定に関する質問").
+_SUBJECT_QUESTION = re.compile(r" questions?" + _E + r"|質問")
+
+# Read as spaces before English cues: line breaks, tabs and opening brackets or quotes.
+_BOUNDARY_CHARS = ("\n", "\r", "\t", "(", "[", "/", '"', "「")
+
+
+# --- requested severity -----------------------------------------------------------
+
+_URGENT_WORD = "urgent|critical"
+_RANGE_AFTER = r"(?![ \t]*[-~〜][ \t]*[0-9])"  # "severity 1-4" names a range, not a request
+_NUMBER = r"[0-9]{1,3}(?![0-9])(?!\.[0-9])" + _RANGE_AFTER  # at most 3 digits: int() stays cheap
+
+# Label forms, valid in subject and body: "Severity: 2", "Sev 1", "[Sev1]", "Sev-2",
+# "Severity Level 2", "Severity: Critical"...
+_LABEL_EN = re.compile(
+    r"sev(?<![a-z0-9_]sev)(?:erity)?(?:[ \t]*(?:level|lvl))?[ \t]*[:#\-]?[ \t]*"
+    r"(?P<value>" + _NUMBER + "|" + _URGENT_WORD + r")(?![a-z])"
+)
+# ..."重要度：１", "深刻度レベル1", "深刻度「2」", "深刻度は1", "深刻度：緊急".
+_LABEL_JA = re.compile(
+    r"(?:重要度|深刻度)(?:[ \t]*レベル)?[ \t]*(?::|は)?[ \t]*(?:レベル)?[ \t]*[「『\[(]?[ \t]*"
+    r"(?P<value>" + _NUMBER + r"|緊急)"
+)
+
+# Tags valid anywhere in the subject.
+_SUBJECT_TAG = re.compile(
+    r"(?P<s_token>[\[【][ \t]*s(?P<s_value>[1-4])[ \t]*[\]】])"
+    r"|(?P<urgent_bracket>[\[【〔《<(][ \t]*(?:" + _URGENT_WORD + r"|緊急|至急)[ \t]*[\]】〕》>)])"
+    r"|(?P<urgent_trailing>[-:|][ \t]*(?:" + _URGENT_WORD + r")[ \t]*!*[ \t]*$)"
+    r"|(?P<shikyuu>至急)"
+    r"|(?P<kinkyuu>緊急(?!時|度|性|用|パッチ|アップデート|更新|メンテ|連絡|事態|地震|速報))"
+)
+
+# Reply/forward prefixes (en, de, nordic, Outlook ja) and leading bracket tags, skipped
+# before the forms that must lead the subject ("S1:", "URGENT:", "緊急:").
+_SUBJECT_PREFIX = re.compile(
+    r"[ \t]*(?:(?:(?:re|fw|fwd|aw|wg|sv|vs|回覧|返信|転送)[ \t]*(?:\[[0-9]+\])?[ \t]*:"
+    r"|\[[^\]\n]{0,40}\]|【[^】\n]{0,40}】)[ \t]*)*"
+)
+# Tags valid only at the start of the subject.
+_SUBJECT_LEAD = re.compile(
+    r"(?P<s_token>s(?P<s_value>[1-4])[ \t]*:)|(?P<urgent_lead>urgent" + _E + r"|critical[ \t]*[:!\-])"
+)
+
+# Tags valid in the body: the Japanese bracket forms only (a "[CRITICAL]" there is usually a log line).
+_BODY_TAG = re.compile(r"(?P<urgent_bracket>[【〔《][ \t]*(?:緊急|至急)[ \t]*[】〕》])")
+
+_TAG_RULES = {
+    "urgent_bracket": "requested:urgent-tag",
+    "urgent_trailing": "requested:urgent-tag",
+    "urgent_lead": "requested:urgent-tag",
+    "shikyuu": "requested:urgent-tag",
+    "kinkyuu": "requested:urgent-tag",
+}
+_URGENT_VALUES = frozenset({"urgent", "critical", "緊急"})
+
+
+def _label_value(text: str) -> int | None:
+    """1-4 for a stated level or urgency word, None for anything out of range."""
+    if text in _URGENT_VALUES:
+        return 1
+    value = int(text)
+    return value if 1 <= value <= 4 else None
+
+
+# --- scanning ----------------------------------------------------------------------
+
+
+class _Text:
+    """One place (subject or body head), as found and as prepared for matching.
+
+    `plain` and `words` are " " + NFKC(text).lower(), the second with line breaks and
+    brackets read as spaces; both keep the offsets of each other.
+    """
+
+    __slots__ = ("where", "plain", "words", "_source")
+
+    def __init__(self, where: str, original: str) -> None:
+        normalised = unicodedata.normalize("NFKC", original)
+        plain = " " + normalised.lower()
+        words = plain
+        for char in _BOUNDARY_CHARS:
+            words = words.replace(char, " ")
+        self.where = where
+        self.plain = plain
+        self.words = words
+        # Report what the customer wrote when NFKC and lower() kept the offsets aligned.
+        if len(original) + 1 == len(plain):
+            self._source = " " + original
+        elif len(normalised) + 1 == len(plain):
+            self._source = " " + normalised
+        else:
+            self._source = plain
+
+    def found(self, start: int, end: int) -> str:
+        return self._source[start:end]
+
+    def cues(self) -> Iterator[Cue]:
+        words = self.words
+        yield from self._cues(_CUES_EN.finditer(words))
+        if not words.isascii():
+            yield from self._cues(_CUES_JA.finditer(words))
+
+    def _cues(self, matches: Iterator[re.Match[str]]) -> Iterator[Cue]:
+        words = self.words
+        seen: set[tuple[str | None, str]] = set()
+        for m in matches:
+            start = m.start() + (words[m.start()] == " ")  # an English cue starts at the space before it
+            matched = self.found(start, m.end())
+            if (m.lastgroup, matched) not in seen:  # a Cue is dear to build; repeats are dropped anyway
+                seen.add((m.lastgroup, matched))
+                kind, rule = _CUE_MARKS[m.lastgroup or ""]
+                yield Cue(kind, rule, matched, self.where)
+
+    def subject_questions(self) -> Iterator[Cue]:
+        for m in _SUBJECT_QUESTION.finditer(self.words):
+            start = m.start() + (self.words[m.start()] == " ")
+            rule = "question:ja-subject" if m.group() == "質問" else "question:en-subject"
+            yield Cue(KIND_SEVERITY_4, rule, self.found(start, m.end()), self.where)
+
+    def requests(self) -> Iterator[tuple[int, Cue]]:
+        """Every stated severity 1-4 in this place, with its cue."""
+        plain = self.plain
+        yield from self._labels(_LABEL_EN, "requested:severity-label")
+        if "重要度" in plain or "深刻度" in plain:
+            yield from self._labels(_LABEL_JA, "requested:juuyoudo-label")
+        if self.where == SUBJECT:
+            yield from (self._tag(m) for m in _SUBJECT_TAG.finditer(plain))
+            start = _SUBJECT_PREFIX.match(plain, 1).end()  # type: ignore[union-attr]
+            lead = _SUBJECT_LEAD.match(plain, start)
+            if lead is not None:
+                yield self._tag(lead)
+        elif "緊急" in plain or "至急" in plain:
+            yield from (self._tag(m) for m in _BODY_TAG.finditer(plain))
+
+    def _labels(self, pattern: re.Pattern[str], rule: str) -> Iterator[tuple[int, Cue]]:
+        for m in pattern.finditer(self.plain):
+            value = _label_value(m.group("value"))
+            if value is not None:
+                yield value, Cue(KIND_REQUESTED, rule, self.found(m.start(), m.end()), self.where)
+
+    def _tag(self, m: re.Match[str]) -> tuple[int, Cue]:
+        s_value = m.groupdict().get("s_value")
+        value, rule = (int(s_value), "requested:s-token") if s_value else (1, _TAG_RULES[m.lastgroup or ""])
+        return value, Cue(KIND_REQUESTED, rule, self.found(m.start(), m.end()), self.where)
+
+
+def _unique(cues: Iterable[Cue]) -> tuple[Cue, ...]:
+    return tuple(dict.fromkeys(cues))
+
+
+def assess_severity(subject: str, body: str) -> SeverityAssessment:
+    """Severity 3 or 4 for a new mail, plus the severity the customer stated, if any (§1)."""
+    subject_text = _Text(SUBJECT, subject[:SUBJECT_HEAD])
+    places = (subject_text, _Text(BODY, body_head(body)))
+    requested: int | None = None
+    stated: list[Cue] = []
+    for text in places:  # subject first: a severity stated there wins over the body
+        found = list(text.requests())
+        stated.extend(cue for _, cue in found)
+        if found and requested is None:
+            requested = min(value for value, _ in found)  # the most urgent within one place
+    cues = [*subject_text.subject_questions(), *(cue for text in places for cue in text.cues())]
+    how_to = any(cue.kind == KIND_SEVERITY_4 for cue in cues)
+    problem = any(cue.kind == KIND_PROBLEM for cue in cues)
+    severity = HOW_TO_SEVERITY if how_to and not problem else DEFAULT_SEVERITY
+    return SeverityAssessment(severity, requested, _unique([*stated, *cues]))

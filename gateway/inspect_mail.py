@@ -1,0 +1,90 @@
+"""`support-gateway inspect`: what the parser and the decision make of a mail, storing nothing.
+
+Operators use it to answer "why did the gateway do that?". Contacts come from
+the settings file, so it needs no database and streams through thousands of
+files in one process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from gateway import codes
+from gateway.app import App
+from gateway.core.decide import decide
+from gateway.core.model import Action, CustomerRef, Envelope
+from parsers import UnparseableMail, parse_mail
+
+
+def directory_from_settings(app: App) -> dict[str, CustomerRef]:
+    """Contact address → customer, as the settings file has them (ids are positions)."""
+    directory = {}
+    for index, customer in enumerate(app.settings.customers, start=1):
+        ref = CustomerRef(index, customer.key, customer.name, customer.plan, customer.locale, customer.charset)
+        directory.update({address: ref for address in customer.contacts})
+    return directory
+
+
+def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name: str) -> dict[str, Any]:
+    try:
+        mail = parse_mail(raw)
+    except UnparseableMail as exc:
+        return {"file": name, "error": exc.code, "detail": exc.detail, "action": "quarantine",
+                "reason": codes.UNPARSEABLE}
+    # Files carry no SMTP envelope: take the header sender (Return-Path if present) as MAIL FROM.
+    return_path = (mail.header("return-path") or "").strip().strip("<>")
+    envelope = Envelope(return_path if mail.header("return-path") is not None else mail.from_addr,
+                        mail.to + mail.cc)
+    decision = decide(mail, envelope, directory.get(mail.from_addr), app.policy)
+    assessment = decision.assessment
+    return {
+        "file": name,
+        "from": mail.from_addr,
+        "from_name": mail.from_name,
+        "to": list(mail.to),
+        "cc": list(mail.cc),
+        "subject": mail.subject,
+        "date": mail.date.isoformat() if mail.date else None,
+        "message_id": mail.message_id,
+        "in_reply_to": list(mail.in_reply_to),
+        "references": list(mail.references),
+        "body_text": mail.body_text,
+        "body_source": mail.body_source,
+        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                        for a in mail.attachments],
+        "auto": decision.reason if decision.action is Action.IGNORE else None,
+        "action": decision.action.value,
+        "reason": decision.reason,
+        "customer": decision.customer.key if decision.customer else None,
+        "requested_severity": assessment.requested_severity if assessment else None,
+        "severity": assessment.severity if assessment else None,
+        "cues": [asdict(cue) for cue in assessment.cues] if assessment else [],
+        "defects": list(mail.defects),
+    }
+
+
+def inspect_file(app: App, path: Path, directory: dict[str, CustomerRef]) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return {"file": str(path), "error": "unreadable", "detail": str(exc)}
+    return inspect_bytes(app, raw, directory, str(path))
+
+
+def describe(result: dict[str, Any]) -> str:
+    """Human-readable summary of one inspect result."""
+    if "error" in result:
+        return f"{result['file']}: {result['error']}: {result['detail']}"
+    lines = [
+        f"{result['file']}:",
+        f"  from:      {result['from_name']} <{result['from']}>" if result["from_name"] else f"  from:      {result['from']}",
+        f"  subject:   {result['subject']}",
+        f"  action:    {result['action']} ({result['reason']})",
+    ]
+    if result["severity"] is not None:
+        lines.append(f"  severity:  {result['severity']} (requested: {result['requested_severity']})")
+    lines += [f"  cue:       {c['kind']} {c['rule']} {c['matched']!r} in {c['where']}" for c in result["cues"]]
+    lines += [f"  attachment: {a['filename']} {a['content_type']} {a['size']} bytes" for a in result["attachments"]]
+    return "\n".join(lines)

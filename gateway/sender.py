@@ -1,0 +1,98 @@
+"""Drains due outbox rows to the transport and records each outcome.
+
+Claiming pushes `next_attempt_at` forward by a lease and commits before any
+network I/O, so two daemons never send the same row at once and a crash mid-send
+only delays the row until the lease runs out. Long retries live in the row
+(exponential backoff), so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker, undefer
+
+from gateway import codes
+from gateway.clock import Clock
+from gateway.transports import DEAD, SENT, Outcome, Parcel, Transport
+from store.incidents import Incident, incident_ref
+from store.outbox import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 12
+    first_retry: timedelta = timedelta(minutes=1)
+    max_retry: timedelta = timedelta(hours=1)
+    lease: timedelta = timedelta(minutes=5)
+
+    def delay(self, attempts: int) -> timedelta:
+        return min(self.first_retry * (2 ** max(attempts - 1, 0)), self.max_retry)
+
+
+def send_due(
+    sessions: sessionmaker[Session], transport: Transport, clock: Clock, policy: RetryPolicy, limit: int = 50
+) -> int:
+    """Send up to `limit` due messages; return how many were attempted."""
+    parcels = claim(sessions, clock.now(), policy, limit)
+    if not parcels:
+        return 0
+    outcomes = transport.deliver(parcels)
+    record(sessions, parcels, outcomes, clock.now(), policy)
+    return len(parcels)
+
+
+def next_due(sessions: sessionmaker[Session]) -> datetime | None:
+    """When the earliest queued message becomes due (the sender sleeps until then)."""
+    with sessions() as session:
+        return session.scalar(
+            select(OutboxMessage.next_attempt_at)
+            .where(OutboxMessage.state == codes.OUT_QUEUED)
+            .order_by(OutboxMessage.next_attempt_at)
+            .limit(1)
+        )
+
+
+def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, limit: int) -> list[Parcel]:
+    with sessions.begin() as session:
+        rows = list(session.execute(
+            select(OutboxMessage, Incident.number)
+            .outerjoin(Incident, Incident.id == OutboxMessage.incident_id)
+            .where(OutboxMessage.state == codes.OUT_QUEUED, OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+            .options(undefer(OutboxMessage.raw))
+            .with_for_update(skip_locked=True, of=OutboxMessage)
+        ))
+        parcels = []
+        for row, number in rows:
+            row.attempts += 1
+            row.next_attempt_at = now + policy.lease
+            label = f"{row.id:08d}-{row.kind}" + (f"-{incident_ref(number)}" if number else "")
+            parcels.append(Parcel(row.id, label, row.mail_from, tuple(row.rcpt_tos), row.raw))
+        return parcels
+
+
+def record(
+    sessions: sessionmaker[Session], parcels: list[Parcel], outcomes: list[Outcome], now: datetime,
+    policy: RetryPolicy,
+) -> None:
+    with sessions.begin() as session:
+        for parcel, outcome in zip(parcels, outcomes, strict=True):
+            row = session.get(OutboxMessage, parcel.outbox_id)
+            if row is None:
+                continue
+            row.last_error = outcome.detail or None
+            if outcome.status == SENT:
+                row.state, row.sent_at = codes.OUT_SENT, now
+            elif outcome.status == DEAD or row.attempts >= policy.max_attempts:
+                row.state = codes.OUT_DEAD
+                log.error("outbox %s dead after %s attempt(s): %s", row.id, row.attempts, outcome.detail)
+            else:
+                row.next_attempt_at = now + policy.delay(row.attempts)
+                log.warning("outbox %s: retry at %s: %s", row.id, row.next_attempt_at, outcome.detail)

@@ -1,0 +1,177 @@
+"""Where outgoing mail goes: a local folder (the embedded default) or an SMTP relay.
+
+Each transport delivers a batch and reports one Outcome per message: sent,
+temporary failure (retry later) or permanent failure (dead, with the reply).
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """One message as the transport sees it."""
+
+    outbox_id: int
+    name: str  # a file-name-safe label, e.g. "000001-ack-INC-000001"
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "sent" | "retry" | "dead"
+    detail: str = ""
+
+
+SENT = "sent"
+RETRY = "retry"
+DEAD = "dead"
+
+
+class Transport(Protocol):
+    def deliver(self, parcels: list[Parcel]) -> list[Outcome]: ...
+
+
+class FolderTransport:
+    """Writes each message as one .eml file; the file name carries the outbox id, so a re-send overwrites."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def deliver(self, parcels: list[Parcel]) -> list[Outcome]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        outcomes = []
+        for parcel in parcels:
+            try:
+                self._write(parcel)
+                outcomes.append(Outcome(SENT))
+            except OSError as exc:
+                outcomes.append(Outcome(RETRY, f"cannot write to {self.folder}: {exc}"))
+        return outcomes
+
+    def _write(self, parcel: Parcel) -> None:
+        # Write then rename, so a reader of the folder never sees half a message.
+        final = self.folder / f"{parcel.name}.eml"
+        temporary = self.folder / f".{parcel.name}.tmp"
+        with open(temporary, "wb") as handle:
+            handle.write(parcel.raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, final)
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    host: str
+    port: int
+    starttls: bool = False
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    local_hostname: str | None = None
+
+
+class SmtpRelayTransport:
+    """Delivers a batch over one relay connection: 2xx sent, 4xx/network retry, 5xx dead."""
+
+    def __init__(self, config: RelayConfig) -> None:
+        self.config = config
+
+    def deliver(self, parcels: list[Parcel]) -> list[Outcome]:
+        try:
+            client = self._connect()
+        except smtplib.SMTPAuthenticationError as exc:
+            # A wrong password is the operator's to fix: retry later, do not bounce mail.
+            return [Outcome(RETRY, f"relay authentication failed: {exc.smtp_code} {_text(exc.smtp_error)}")] * len(parcels)
+        except (OSError, smtplib.SMTPException) as exc:
+            return [Outcome(RETRY, f"relay {self.config.host}:{self.config.port} unreachable: {exc}")] * len(parcels)
+        outcomes: list[Outcome] = []
+        try:
+            for parcel in parcels:
+                outcome = self._send_one(client, parcel)
+                outcomes.append(outcome)
+                if outcome.status == RETRY and outcome.detail.startswith("connection"):
+                    break
+        finally:
+            _quit(client)
+        missing = len(parcels) - len(outcomes)
+        return outcomes + [Outcome(RETRY, "connection lost before sending")] * missing
+
+    @retry(
+        retry=retry_if_exception_type((ConnectionError, socket.timeout, smtplib.SMTPConnectError)),
+        stop=stop_after_attempt(3),
+        wait=wait_exponential(multiplier=0.2, max=2),
+        reraise=True,
+    )
+    def _connect(self) -> smtplib.SMTP:
+        """Connect, with a few quick retries for a relay that is restarting (tenacity)."""
+        config = self.config
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if config.tls:
+            client = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
+                                      local_hostname=config.local_hostname, context=context)
+        else:
+            client = smtplib.SMTP(config.host, config.port, timeout=config.timeout,
+                                  local_hostname=config.local_hostname)
+        try:
+            client.ehlo()
+            if config.starttls:
+                client.starttls(context=context)
+                client.ehlo()
+            if config.username:
+                client.login(config.username, config.password or "")
+        except BaseException:
+            _quit(client)
+            raise
+        return client
+
+    def _send_one(self, client: smtplib.SMTP, parcel: Parcel) -> Outcome:
+        try:
+            refused = client.sendmail(parcel.mail_from, list(parcel.rcpt_tos), parcel.raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            return _by_code(min(code for code, _ in exc.recipients.values()),
+                            "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in exc.recipients.items()))
+        except smtplib.SMTPResponseException as exc:
+            _reset(client)
+            return _by_code(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}")
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            return Outcome(RETRY, f"connection lost: {exc}")
+        if refused:
+            detail = "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in refused.items())
+            return Outcome(SENT, f"partly refused: {detail}")
+        return Outcome(SENT)
+
+
+def _by_code(code: int, detail: str) -> Outcome:
+    return Outcome(DEAD if 500 <= code < 600 else RETRY, detail)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _reset(client: smtplib.SMTP) -> None:
+    try:
+        client.rset()
+    except (OSError, smtplib.SMTPException):
+        pass
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()

@@ -1,0 +1,165 @@
+"""Read-side queries and text formats for the CLI: incidents, inbound mail, and operator retries."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway import codes
+from gateway.settings import Settings
+from store.customers import Customer
+from store.db import make_engine, make_sessionmaker
+from store.inbound import InboundMessage
+from store.incidents import Incident, IncidentEvent, IncidentMessage
+from store.outbox import OutboxMessage
+
+
+def safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def open_sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(settings.database_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+def _ref_number(ref: str) -> int | None:
+    text = ref.strip().upper().removeprefix("INC-")
+    return int(text) if text.isdigit() else None
+
+
+def list_incidents(sessions: sessionmaker[Session], *, status: str | None, limit: int) -> list[dict[str, Any]]:
+    with sessions() as session:
+        query = select(Incident, Customer.key).join(Customer).order_by(Incident.number.desc()).limit(limit)
+        if status:
+            query = query.where(Incident.status == status)
+        return [_incident_summary(incident, key) for incident, key in session.execute(query)]
+
+
+def _incident_summary(incident: Incident, customer_key: str) -> dict[str, Any]:
+    return {
+        "ref": incident.ref, "customer": customer_key, "subject": incident.subject,
+        "severity": incident.severity, "requested_severity": incident.requested_severity,
+        "status": incident.status, "side": incident.side, "plan": incident.plan,
+        "opened_by": incident.opened_by, "opened_at": incident.opened_at.isoformat(),
+    }
+
+
+def show_incident(sessions: sessionmaker[Session], ref: str) -> dict[str, Any] | None:
+    number = _ref_number(ref)
+    if number is None:
+        return None
+    with sessions() as session:
+        found = session.execute(
+            select(Incident, Customer.key).join(Customer).where(Incident.number == number)
+        ).first()
+        if found is None:
+            return None
+        incident, key = found
+        detail = _incident_summary(incident, key)
+        detail["cues"] = incident.cues
+        detail["messages"] = [
+            {"direction": m.direction, "author": m.author, "at": m.created_at.isoformat(), "subject": m.subject,
+             "message_id": m.message_id, "body_text": m.body_text,
+             "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                             for a in m.attachments]}
+            for m in session.scalars(select(IncidentMessage).where(IncidentMessage.incident_id == incident.id)
+                                     .order_by(IncidentMessage.id))
+        ]
+        detail["events"] = [
+            {"at": e.at.isoformat(), "type": e.type, "data": e.data}
+            for e in session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
+                                     .order_by(IncidentEvent.id))
+        ]
+        detail["outbox"] = [
+            {"id": o.id, "kind": o.kind, "to": o.rcpt_tos, "state": o.state, "attempts": o.attempts,
+             "last_error": o.last_error}
+            for o in session.scalars(select(OutboxMessage).where(OutboxMessage.incident_id == incident.id)
+                                     .order_by(OutboxMessage.id))
+        ]
+        return detail
+
+
+def format_incident_line(row: dict[str, Any]) -> str:
+    requested = f" (asked {row['requested_severity']})" if row["requested_severity"] else ""
+    return (f"{row['ref']}  sev {row['severity']}{requested}  {row['status']:<8} {row['side']:<8} "
+            f"{row['customer']:<12} {row['opened_at'][:16]}  {row['subject']}")
+
+
+def format_incident(detail: dict[str, Any]) -> str:
+    lines = [
+        f"{detail['ref']}  {detail['subject']}",
+        f"  customer: {detail['customer']} (plan {detail['plan']}), opened by {detail['opened_by']} at {detail['opened_at']}",
+        f"  severity: {detail['severity']}" + (f", requested {detail['requested_severity']}" if detail["requested_severity"] else ""),
+        f"  status:   {detail['status']}, {detail['side']} side",
+    ]
+    lines += [f"  cue:      {c['kind']} {c['rule']} {c['matched']!r} ({c['where']})" for c in detail["cues"]]
+    lines.append("  events:")
+    lines += [f"    {e['at']}  {e['type']}  {e['data']}" for e in detail["events"]]
+    lines.append("  messages:")
+    for message in detail["messages"]:
+        arrow = "<-" if message["direction"] == "in" else "->"
+        lines.append(f"    {message['at']} {arrow} {message['author']}: {message['subject']}")
+        lines += [f"       attachment {a['filename']} ({a['content_type']}, {a['size']} bytes)" for a in message["attachments"]]
+    lines.append("  outbox:")
+    lines += [f"    #{o['id']} {o['kind']} to {', '.join(o['to'])}: {o['state']} after {o['attempts']} attempt(s)"
+              + (f" — {o['last_error']}" if o["last_error"] else "") for o in detail["outbox"]]
+    return "\n".join(lines)
+
+
+def list_inbound(sessions: sessionmaker[Session], *, state: str | None, limit: int) -> list[dict[str, Any]]:
+    with sessions() as session:
+        query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
+        if state:
+            query = query.where(InboundMessage.state == state)
+        return [_inbound_summary(row) for row in session.scalars(query)]
+
+
+def _inbound_summary(row: InboundMessage) -> dict[str, Any]:
+    return {
+        "id": row.id, "state": row.state, "reason": row.reason, "source": row.source,
+        "received_at": row.received_at.isoformat(), "mail_from": row.mail_from, "from": row.from_addr,
+        "subject": row.subject, "size": row.size, "message_id": row.message_id, "detail": row.detail,
+        "incident_id": row.incident_id,
+    }
+
+
+def show_inbound(sessions: sessionmaker[Session], inbound_id: int, *, raw: bool = False) -> dict[str, Any] | None:
+    with sessions() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None:
+            return None
+        detail = _inbound_summary(row)
+        detail["rcpt_tos"] = row.rcpt_tos
+        detail["sha256"] = row.sha256
+        if raw:
+            detail["raw"] = row.raw
+        return detail
+
+
+def format_inbound_line(row: dict[str, Any]) -> str:
+    return (f"#{row['id']:<6} {row['state']:<11} {row['reason'] or '':<18} {row['received_at'][:19]}  "
+            f"{row['from'] or row['mail_from'] or '<>'}  {row['subject'] or ''}")
+
+
+def format_inbound(detail: dict[str, Any]) -> str:
+    return "\n".join(f"  {key}: {value}" for key, value in detail.items())
+
+
+def retry_inbound(sessions: sessionmaker[Session], inbound_id: int) -> bool:
+    """Put a quarantined mail back in the queue, e.g. after its sender was added as a contact."""
+    with sessions.begin() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None or row.state != codes.QUARANTINED:
+            return False
+        row.state, row.reason, row.detail, row.processed_at = codes.RECEIVED, None, None, None
+        return True

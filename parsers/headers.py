@@ -1,0 +1,118 @@
+"""Header field values as stored by the stdlib parser -> readable text.
+
+The compat32 parser keeps each value as the raw field body: folded lines,
+RFC 2047 encoded-words, and any 8-bit bytes smuggled in as surrogate
+escapes. Here we unfold (RFC 5322 section 2.2.3), read raw 8-bit bytes
+(RFC 6532 UTF-8, or the Shift_JIS/EUC-JP/JIS that Japanese mailers still
+send), decode encoded-words (RFC 2047, with CP50220-aware ISO-2022-JP) and
+pull message-ids out of Message-ID/In-Reply-To/References (RFC 5322 3.6.4).
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers.charsets import decode_text, guess
+from parsers.defects import Defects
+from parsers.transfer import decode_base64, decode_q_word
+
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
+# RFC 2047 section 2 encoded-word; RFC 2231 section 5 allows "charset*lang".
+# Encoded text may not contain "?"; we tolerate spaces inside it (broken
+# mailers emit them) since a "?" ends it anyway.
+_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?]*)\?=")
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_MSG_ID = re.compile(r"<([^<>]*)>")
+_SPACE = re.compile(r"\s+")
+
+
+def header_text(raw: str, defects: Defects | None = None, where: str = "header") -> str:
+    """Unfold a raw field body and read any raw 8-bit bytes in it."""
+    if "\n" in raw or "\r" in raw:
+        raw = _LINE_BREAK.sub("", raw)
+    if raw.isascii():
+        if "\x1b" in raw:  # raw ISO-2022-JP, no encoded-word around it
+            text, used = guess(raw.encode("ascii"))
+            if used != "ascii" and defects is not None:
+                defects.add(f"raw-8bit-header:{where}:{used}")
+            return text
+        return raw
+    try:
+        data = raw.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:  # already real text (a Message built from str)
+        return raw
+    text, used = guess(data)
+    if used != "utf-8" and defects is not None:  # RFC 6532 allows UTF-8 only
+        defects.add(f"raw-8bit-header:{where}:{used}")
+    return text
+
+
+def _word_bytes(encoding: str, payload: str) -> bytes:
+    data = payload.encode("utf-8", "surrogateescape")
+    if encoding in "Bb":
+        return decode_base64(data)
+    return decode_q_word(data)
+
+
+def decode_words(text: str, defects: Defects | None = None, where: str = "header") -> str:
+    """Decode RFC 2047 encoded-words in already unfolded text.
+
+    Whitespace between adjacent encoded-words is dropped (section 6.2) and
+    adjacent words in the same charset are joined before decoding, so a
+    character split across two words (or an ISO-2022-JP shift state carried
+    over) still decodes. Words glued to other text are decoded too; Japanese
+    mailers commonly write "Re:=?ISO-2022-JP?B?...?=".
+    """
+    if "=?" not in text:
+        return text
+    out: list[str] = []
+    run: list[list] = []  # [charset, bytearray] groups of adjacent words
+    pos = 0
+
+    def flush() -> None:
+        for charset, data in run:
+            decoded, defect = decode_text(bytes(data), charset)
+            if defect and defects is not None:
+                defects.add(f"{defect}@{where}")
+            out.append(decoded)
+        run.clear()
+
+    for match in _ENCODED_WORD.finditer(text):
+        gap = text[pos : match.start()]
+        if not run or gap.strip(" \t"):
+            flush()
+            out.append(gap)
+        charset, encoding, payload = match.groups()
+        # Neither decoder raises: base64 skips junk, a2b_qp passes it through.
+        data = _word_bytes(encoding, payload)
+        if run and run[-1][0].lower() == charset.lower():
+            run[-1][1] += data
+        else:
+            run.append([charset, bytearray(data)])
+        pos = match.end()
+    flush()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def clean(text: str) -> str:
+    """Replace control characters (decoded CR/LF/NUL could forge headers downstream)."""
+    return _CONTROLS.sub(" ", text) if _CONTROLS.search(text) else text
+
+
+def decode_header(raw: str, defects: Defects | None = None, where: str = "header") -> str:
+    """Raw field body -> unfolded, decoded, control-free text."""
+    return clean(decode_words(header_text(raw, defects, where), defects, where))
+
+
+def message_ids(raw: str) -> tuple[str, ...]:
+    """Bare ids in order, ignoring junk around "<id>" (comments, phrases, commas)."""
+    text = header_text(raw)
+    ids = [_SPACE.sub("", found) for found in _MSG_ID.findall(text)]
+    if not ids:  # no angle brackets at all: accept bare id-looking tokens
+        ids = [tok.strip("<>,;") for tok in _SPACE.split(text) if "@" in tok]
+    seen: dict[str, None] = {}
+    for msg_id in ids:
+        if msg_id and msg_id not in seen:
+            seen[msg_id] = None
+    return tuple(seen)

@@ -1,0 +1,30 @@
+"""Every mapped class, imported in one place so metadata is complete for Alembic."""
+
+from store.base import Base
+from store.customers import Contact, Customer
+from store.inbound import InboundMessage
+from store.incidents import (
+    AttachmentBlob,
+    Counter,
+    Incident,
+    IncidentEvent,
+    IncidentMessage,
+    MessageAttachment,
+    incident_ref,
+)
+from store.outbox import OutboxMessage
+
+__all__ = [
+    "AttachmentBlob",
+    "Base",
+    "Contact",
+    "Counter",
+    "Customer",
+    "InboundMessage",
+    "Incident",
+    "IncidentEvent",
+    "IncidentMessage",
+    "MessageAttachment",
+    "OutboxMessage",
+    "incident_ref",
+]

@@ -1,0 +1,136 @@
+"""The command line as an operator uses it: a real subprocess for `run`, in-process for the rest."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+from tests.conftest import settings_dict
+from tests.support.mails import customer_mail
+from tests.support.pipeline import read_eml
+
+SUPPORT = "support@support.example.test"
+
+
+def _write_config(tmp_path: Path, db_url: str, **overrides: object) -> Path:
+    import tomllib  # noqa: F401 - the file must be valid TOML for tomllib
+
+    data = settings_dict(tmp_path, db_url, **overrides)
+    path = tmp_path / "gateway.toml"
+    path.write_text(_to_toml(data), encoding="utf-8")
+    return path
+
+
+def _to_toml(data: dict[str, object]) -> str:
+    lines: list[str] = []
+    for section, values in data.items():
+        if isinstance(values, list):
+            for item in values:
+                lines.append(f"[[{section}]]")
+                lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in item.items()]
+        else:
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in values.items()]  # type: ignore[union-attr]
+    return "\n".join(lines) + "\n"
+
+
+def test_check_config_names_the_bad_key(tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    data = settings_dict(tmp_path, sqlite_url)
+    data["customers"][0]["plan"] = "platinum"  # type: ignore[index]
+    path = tmp_path / "bad.toml"
+    path.write_text(_to_toml(data), encoding="utf-8")
+    assert main(["--config", str(path), "check-config"]) == 2
+    error = capsys.readouterr().err
+    assert "customers[0].plan" in error and "platinum" in error
+
+
+def test_check_config_refuses_a_ninth_contact(tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    data = settings_dict(tmp_path, sqlite_url)
+    data["customers"][0]["contacts"] = [f"c{i}@example.test" for i in range(9)]  # type: ignore[index]
+    path = tmp_path / "nine.toml"
+    path.write_text(_to_toml(data), encoding="utf-8")
+    assert main(["--config", str(path), "check-config"]) == 2
+    assert "customers[0].contacts" in capsys.readouterr().err
+
+
+def test_check_config_accepts_the_shipped_example(capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert main(["--config", str(root / "examples" / "gateway.toml"), "check-config"]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_inspect_json_reports_parse_and_decision_without_storing(
+        tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _write_config(tmp_path, sqlite_url)
+    mail = tmp_path / "a.eml"
+    mail.write_bytes(customer_mail(subject="[Sev1] 重要: サービス停止", message_id="<m1@example.test>"))
+    auto = tmp_path / "b.eml"
+    auto.write_bytes(customer_mail(subject="Out of office", headers={"Auto-Submitted": "auto-replied"}))
+    assert main(["--config", str(config), "inspect", "--json", str(mail), str(auto)]) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["message_id"] == "m1@example.test"
+    assert (first["severity"], first["requested_severity"], first["auto"]) == (3, 1, None)
+    assert first["cues"] and {"from", "to", "subject", "in_reply_to", "references", "body_text",
+                              "attachments"} <= first.keys()
+    assert second["auto"] == "auto-submitted" and second["severity"] is None
+    assert not (tmp_path / "var" / "gateway.db").exists()
+
+
+def test_run_serves_mail_then_sigterm_drains_and_exits_cleanly(tmp_path: Path, sqlite_url: str) -> None:
+    config = _write_config(tmp_path, sqlite_url, smtp={"port": 0})
+    with subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "--config", str(config), "run"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    ) as process:
+        try:
+            assert process.stdout is not None
+            banner = process.stdout.readline()
+            assert "SMTP on 127.0.0.1:" in banner, banner
+            port = int(banner.split("127.0.0.1:")[1].split(";")[0])
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+                client.sendmail("alice@example.test", [SUPPORT], customer_mail())
+            process.send_signal(signal.SIGTERM)  # at once: the drain must still deliver the ack
+            assert process.wait(timeout=20) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+    outbox = sorted((tmp_path / "var" / "outbox").glob("*.eml"))
+    assert len(outbox) == 1 and "[INC-000001]" in read_eml(outbox[0])["Subject"]
+    assert main(["--config", str(config), "incidents", "show", "INC-000001", "--json"]) == 0
+
+
+def test_incidents_list_and_show_print_what_the_daemon_did(
+        tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.app import build_app
+    from gateway.clock import FixedClock
+    from gateway.settings import load_settings
+    from store.db import make_engine, make_sessionmaker
+    from store.migrate import upgrade
+    from tests.conftest import T0
+    from tests.support.pipeline import Pipeline
+
+    config = _write_config(tmp_path, sqlite_url)
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    pipeline = Pipeline(build_app(load_settings(config)), make_sessionmaker(engine), FixedClock(T0))
+    pipeline.accept(customer_mail(subject="Disk full on node 3"))
+    pipeline.run_until_idle()
+    engine.dispose()
+    capsys.readouterr()
+    assert main(["--config", str(config), "incidents", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "INC-000001" in listing and "Disk full on node 3" in listing
+    assert main(["--config", str(config), "incidents", "show", "INC-000001"]) == 0
+    shown = capsys.readouterr().out
+    assert "opened" in shown and "alice@example.test" in shown and "ack" in shown
+    assert main(["--config", str(config), "incidents", "show", "INC-000099"]) == 1

@@ -1,0 +1,116 @@
+"""The daemon end to end through real sockets: smtplib → aiosmtpd intake → store → relay sink."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from gateway.settings import Settings
+from store.db import make_engine
+from tests.support.daemon import RunningDaemon
+from tests.support.mails import customer_mail
+from tests.support.relay_sink import RelaySink
+
+SUPPORT = "support@support.example.test"
+
+
+@pytest.fixture
+def daemon_settings(make_settings, relay_sink: RelaySink) -> Settings:  # type: ignore[no-untyped-def]
+    return make_settings(relay={"host": "127.0.0.1", "port": relay_sink.port, "timeout": 5})
+
+
+@pytest.fixture
+def daemon(daemon_settings: Settings) -> Iterator[RunningDaemon]:
+    running = RunningDaemon(daemon_settings).start()
+    yield running
+    running.stop()
+
+
+def _client(daemon: RunningDaemon) -> smtplib.SMTP:
+    return smtplib.SMTP("127.0.0.1", daemon.port, timeout=10)
+
+
+def test_mail_over_smtp_becomes_an_incident_and_its_ack_reaches_the_relay(
+        daemon: RunningDaemon, relay_sink: RelaySink) -> None:
+    with _client(daemon) as client:
+        client.sendmail("alice@example.test", [SUPPORT], customer_mail())
+    [ack] = relay_sink.wait_for(1, timeout=5)
+    assert ack.rcpt_tos == ["alice@example.test"]
+    assert ack.message["Subject"].startswith("[INC-000001]")
+
+
+def test_plus_addressed_support_recipient_is_accepted(daemon: RunningDaemon, relay_sink: RelaySink) -> None:
+    with _client(daemon) as client:
+        client.sendmail("alice@example.test", ["support+INC-000123@support.example.test"], customer_mail())
+    assert len(relay_sink.wait_for(1)) == 1
+
+
+def test_rcpt_to_an_address_that_is_not_ours_is_refused_with_550(daemon: RunningDaemon) -> None:
+    with _client(daemon) as client:
+        client.ehlo()
+        client.mail("alice@example.test")
+        code, reply = client.rcpt("someone@elsewhere.test")
+    assert code == 550
+    assert b"relaying denied" in reply
+
+
+def test_mail_declared_over_the_size_limit_is_refused_with_552_at_mail_from(daemon: RunningDaemon) -> None:
+    big = customer_mail(body=("x" * 70 + "\n") * 4300)
+    with _client(daemon) as client, pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        client.sendmail("alice@example.test", [SUPPORT], big)  # smtplib declares SIZE=
+    assert refused.value.smtp_code == 552
+
+
+def test_mail_over_the_size_limit_without_size_declared_is_refused_with_552_after_data(
+        daemon: RunningDaemon, relay_sink: RelaySink) -> None:
+    big = customer_mail(body=("x" * 70 + "\n") * 4300)
+    with _client(daemon) as client:
+        client.ehlo()
+        client.mail("alice@example.test")
+        client.rcpt(SUPPORT)
+        code, _ = client.data(big)
+        assert code == 552
+        client.rset()
+        client.sendmail("alice@example.test", [SUPPORT], customer_mail())  # the session goes on
+    assert len(relay_sink.wait_for(1)) == 1
+
+
+def test_store_trouble_answers_451_so_the_sender_retries_and_the_retry_succeeds(
+        daemon: RunningDaemon, daemon_settings: Settings, relay_sink: RelaySink) -> None:
+    engine = make_engine(daemon_settings.database_url)
+    try:
+        with engine.begin() as connection:  # the store breaks under the daemon's feet
+            connection.execute(text("ALTER TABLE inbound_messages RENAME TO inbound_away"))
+        with _client(daemon) as client, pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail("alice@example.test", [SUPPORT], customer_mail())
+        assert refused.value.smtp_code == 451
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE inbound_away RENAME TO inbound_messages"))
+    finally:
+        engine.dispose()
+    with _client(daemon) as client:  # what the sending MTA does next
+        client.sendmail("alice@example.test", [SUPPORT], customer_mail())
+    assert len(relay_sink.wait_for(1)) == 1
+
+
+def test_mail_left_received_by_a_crash_is_processed_at_start_up(
+        daemon_settings: Settings, relay_sink: RelaySink) -> None:
+    from gateway.core.model import Envelope
+    from gateway.ingest import accept_raw
+    from store.db import make_sessionmaker
+    from store.migrate import upgrade
+    from tests.conftest import T0
+
+    engine = make_engine(daemon_settings.database_url)
+    upgrade(engine)
+    accept_raw(make_sessionmaker(engine), customer_mail(), Envelope("alice@example.test", (SUPPORT,)),
+               source="smtp", now=T0)  # committed, then the daemon "died"
+    engine.dispose()
+    running = RunningDaemon(daemon_settings).start()
+    try:
+        assert len(relay_sink.wait_for(1)) == 1
+    finally:
+        running.stop()

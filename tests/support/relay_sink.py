@@ -1,0 +1,81 @@
+"""A real SMTP server (aiosmtpd) standing in for the outbound relay; it can fail on demand.
+
+It runs in its own thread (aiosmtpd's Controller): it is the *peer* of the
+gateway, not part of it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return message_from_bytes(self.raw, policy=policy.default)  # type: ignore[return-value]
+
+
+@dataclass
+class _Script:
+    replies: list[str] = field(default_factory=list)
+
+
+class RelaySink:
+    """Records every message; `fail_next("421 ...", times=n)` makes the next DATA answers fail."""
+
+    def __init__(self) -> None:
+        self.messages: list[Received] = []
+        self._script = _Script()
+        self._lock = threading.Lock()
+        # Controller probes its own port when starting, so port 0 cannot be used: pick a free one.
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+
+    def start(self) -> RelaySink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    def fail_next(self, reply: str, times: int = 1) -> None:
+        with self._lock:
+            self._script.replies.extend([reply] * times)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self._lock:
+            if self._script.replies:
+                return self._script.replies.pop(0)
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or b""))
+        return "250 2.0.0 Ok"
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.messages) >= count:
+                    return list(self.messages)
+            time.sleep(0.01)
+        raise AssertionError(f"relay sink got {len(self.messages)} message(s), expected {count}")
