@@ -132,6 +132,20 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Per IMAP mailbox: the last successful poll, the last error and counts (issue 3)."""
+    from gateway.clock import SystemClock
+
+    settings = _settings(args)
+    with views.open_sessions(settings) as sessions:
+        rows = views.imap_status(sessions, settings, SystemClock().now())
+    if not rows and not args.json:
+        print("no [[imap]] mailboxes configured")
+    for row in rows:
+        _emit(row, args.json, views.format_imap_status(row))
+    return 1 if any(row["stale"] for row in rows) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="support-gateway", description=__doc__)
     parser.add_argument("--config", "-c", help=f"settings file (default: $SUPPORT_GATEWAY_CONFIG or {DEFAULT_CONFIG})")
@@ -171,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (inbound_list, inbound_show, inbound_retry):
         sub.add_argument("--json", action="store_true")
         sub.set_defaults(func=cmd_inbound)
+
+    status = commands.add_parser("status", help="IMAP mailboxes: last successful poll, last error, counts")
+    status.add_argument("--json", action="store_true", help="one JSON object per line per mailbox")
+    status.set_defaults(func=cmd_status)
 
     inspect = commands.add_parser("inspect", help="show what the gateway would make of mail files")
     inspect.add_argument("files", nargs="+")

@@ -28,6 +28,9 @@ PROCESSING_FAILED = "processing-failed"
 # Why an inbound mail was processed.
 INCIDENT_OPENED = "incident-opened"
 
+# The header our sender stamps on every outgoing mail, so our own mail coming back is recognised.
+LOOP_HEADER = "X-Support-Gateway-Loop"
+
 # Outbox states.
 OUT_QUEUED = "queued"
 OUT_SENT = "sent"

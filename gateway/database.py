@@ -22,9 +22,17 @@ T = TypeVar("T")
 
 
 class Database:
-    def __init__(self, engine: Engine) -> None:
+    """The engine(s) of one process and the worker thread(s) that use them.
+
+    `intake_sessions` may come from a second engine tuned for the SMTP intake
+    (no SQLite busy sleeps; accept_raw retries locks itself).
+    """
+
+    def __init__(self, engine: Engine, *, intake_engine: Engine | None = None) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = make_sessionmaker(engine)
+        self._intake_engine = intake_engine
+        self.intake_sessions: sessionmaker[Session] = make_sessionmaker(intake_engine or engine)
         workers = 1 if engine.dialect.name == "sqlite" else 4
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
 
@@ -36,3 +44,5 @@ class Database:
     def close(self) -> None:
         self._executor.shutdown(wait=True)
         self.engine.dispose()
+        if self._intake_engine is not None:
+            self._intake_engine.dispose()

@@ -1,12 +1,14 @@
-"""apply(): turn a Decision into rows — incident, events, messages, outbox — in the caller's transaction.
+"""plan() and apply(): turn a Decision into rows — incident, events, messages, outbox.
 
-The inbound row is marked in the same transaction, so a crash leaves either
-nothing done (the mail is processed again) or everything done.
+plan() builds the rows (linked by relationships, in no session yet); apply()
+adds them in the caller's transaction together with the inbound row's new
+state, so a crash leaves either nothing done (the mail is processed again) or
+everything done, and a whole batch is written with one flush and one commit.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -15,7 +17,7 @@ from gateway import codes
 from gateway.app import App
 from gateway.core.model import Action, Decision
 from gateway.mime import OutgoingMail, clean_header, new_message_id
-from gateway.outbox import enqueue
+from gateway.outbox import outbox_row
 from gateway.render import describe_target
 from parsers.model import ParsedMail
 from store.incidents import (
@@ -26,40 +28,71 @@ from store.incidents import (
     MessageAttachment,
 )
 from store.inbound import InboundMessage
-from store.sql import insert_ignoring_duplicates, next_value
+from store.outbox import OutboxMessage
+from store.sql import insert_ignoring_duplicates
 
 VENDOR_SIDE = "vendor"
 OPEN = "open"
+INCIDENT_COUNTER = "incident"
 
 
-def apply(
-    session: Session, app: App, inbound: InboundMessage, mail: ParsedMail, decision: Decision, now: datetime
-) -> Incident | None:
-    """Carry out one decision; return the incident it opened, if any."""
-    inbound.processed_at = now
-    inbound.reason = decision.reason
+@dataclass
+class Outcome:
+    """What one decided mail becomes: the inbound row's new state and the rows to add.
+
+    Built before the write transaction (rendering and MIME encoding are the slow
+    part), so the transaction that holds SQLite's write lock only flushes.
+    """
+
+    state: str
+    reason: str
+    detail: str | None = None
+    incident: Incident | None = None
+    outbox: OutboxMessage | None = None
+    blobs: list[dict[str, object]] = field(default_factory=list)
+
+
+def plan(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime,
+         number: int | None) -> Outcome:
+    """Build the outcome of one decision; `number` is the incident number reserved for it, if it opens one."""
     if decision.action is Action.IGNORE:
-        inbound.state = codes.IGNORED
-        return None
+        return Outcome(codes.IGNORED, decision.reason)
     if decision.action is Action.HOLD:
-        inbound.state = codes.QUARANTINED
-        inbound.detail = f"held for an operator: {decision.reason} ({mail.from_addr or 'no From'})"
-        return None
-    incident = _open_incident(session, app, inbound, mail, decision, now)
-    inbound.state = codes.PROCESSED
-    inbound.incident_id = incident.id
-    return incident
+        return Outcome(codes.QUARANTINED, decision.reason,
+                       f"held for an operator: {decision.reason} ({mail.from_addr or 'no From'})")
+    if number is None:
+        raise ValueError("an incident needs a reserved number")
+    incident, outbox = _build_incident(app, number, inbound_id, mail, decision, now)
+    blobs = [{"sha256": a.sha256, "size": a.size, "data": a.payload, "created_at": now} for a in mail.attachments]
+    return Outcome(codes.PROCESSED, decision.reason, None, incident, outbox, blobs)
 
 
-def _open_incident(
-    session: Session, app: App, inbound: InboundMessage, mail: ParsedMail, decision: Decision, now: datetime
-) -> Incident:
+def opens_incident(decision: Decision) -> bool:
+    return decision.action is Action.OPEN_INCIDENT
+
+
+def apply(session: Session, inbound: InboundMessage, outcome: Outcome, now: datetime) -> None:
+    """Write one outcome in the caller's transaction, marking the inbound row with it."""
+    inbound.state, inbound.reason, inbound.detail, inbound.processed_at = (
+        outcome.state, outcome.reason, outcome.detail, now)
+    if outcome.incident is None:
+        return
+    session.add(outcome.incident)
+    session.add(outcome.outbox)
+    for blob in outcome.blobs:
+        insert_ignoring_duplicates(session, AttachmentBlob.__table__, blob)
+    inbound.incident = outcome.incident
+
+
+def _build_incident(
+    app: App, number: int, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime
+) -> tuple[Incident, OutboxMessage]:
     customer, assessment = decision.customer, decision.assessment
     assert customer is not None and assessment is not None
     plan = app.plans.get(customer.plan)
     cues = [asdict(cue) for cue in assessment.cues]
     incident = Incident(
-        number=next_value(session, "incident"),
+        number=number,
         customer_id=customer.customer_id,
         plan=plan.name,
         subject=clean_header(mail.subject, limit=500) or "(no subject)",
@@ -72,59 +105,41 @@ def _open_incident(
         opened_at=now,
         updated_at=now,
     )
-    session.add(incident)
-    session.flush()
-    _event(session, incident, now, "opened", {
+    incident.events.append(IncidentEvent(at=now, type="opened", data={
         "severity": incident.severity,
         "requested_severity": incident.requested_severity,
         "plan": plan.name,
         "customer": customer.key,
         "side": VENDOR_SIDE,
-        "inbound_id": inbound.id,
+        "inbound_id": inbound_id,
         "cues": cues,
-    })
-    _record_inbound_message(session, incident, inbound, mail, now)
-    _acknowledge(session, app, incident, mail, decision, now)
-    return incident
+    }))
+    incident.messages.append(_inbound_message(inbound_id, mail, now))
+    outbox = _acknowledge(app, incident, mail, decision, now)
+    return incident, outbox
 
 
-def _event(session: Session, incident: Incident, now: datetime, kind: str, data: dict[str, object]) -> None:
-    session.add(IncidentEvent(incident_id=incident.id, at=now, type=kind, data=data))
-
-
-def _record_inbound_message(
-    session: Session, incident: Incident, inbound: InboundMessage, mail: ParsedMail, now: datetime
-) -> None:
+def _inbound_message(inbound_id: int, mail: ParsedMail, now: datetime) -> IncidentMessage:
     message = IncidentMessage(
-        incident_id=incident.id,
         direction="in",
-        inbound_id=inbound.id,
+        inbound_id=inbound_id,
         message_id=mail.message_id,
         author=mail.from_addr,
         subject=mail.subject,
         body_text=mail.body_text,
         created_at=now,
     )
-    session.add(message)
-    session.flush()
-    for attachment in mail.attachments:
-        insert_ignoring_duplicates(session, AttachmentBlob.__table__, {
-            "sha256": attachment.sha256, "size": attachment.size,
-            "data": attachment.payload, "created_at": now,
-        })
-        session.add(MessageAttachment(
-            incident_message_id=message.id,
-            sha256=attachment.sha256,
-            filename=attachment.filename,
-            content_type=attachment.content_type,
-            size=attachment.size,
-            inline=attachment.inline,
-        ))
+    message.attachments.extend(
+        MessageAttachment(sha256=a.sha256, filename=a.filename, content_type=a.content_type,
+                          size=a.size, inline=a.inline)
+        for a in mail.attachments
+    )
+    return message
 
 
 def _acknowledge(
-    session: Session, app: App, incident: Incident, mail: ParsedMail, decision: Decision, now: datetime
-) -> None:
+    app: App, incident: Incident, mail: ParsedMail, decision: Decision, now: datetime
+) -> OutboxMessage:
     customer, assessment = decision.customer, decision.assessment
     assert customer is not None and assessment is not None
     plan = app.plans.get(customer.plan)
@@ -156,11 +171,12 @@ def _acknowledge(
         loop_marker=app.settings.gateway.loop_marker,
         reply_to=app.sender_address,
     )
-    row = enqueue(session, outgoing, kind=codes.KIND_ACK, now=now, incident_id=incident.id,
-                  dedupe_key=f"{incident.id}:ack")
-    session.add(IncidentMessage(
-        incident_id=incident.id, direction="out", outbox_id=row.id, message_id=outgoing.message_id,
-        author=app.sender_address, subject=rendered.subject, body_text=rendered.body, created_at=now,
+    row = outbox_row(outgoing, kind=codes.KIND_ACK, now=now, incident=incident,
+                  dedupe_key=f"{incident.ref}:ack")
+    incident.messages.append(IncidentMessage(
+        direction="out", outbox=row, message_id=outgoing.message_id, author=app.sender_address,
+        subject=rendered.subject, body_text=rendered.body, created_at=now,
     ))
-    _event(session, incident, now, "notice", {"kind": codes.KIND_ACK, "to": list(outgoing.to),
-                                               "outbox_id": row.id})
+    incident.events.append(IncidentEvent(at=now, type="notice", data={
+        "kind": codes.KIND_ACK, "to": list(outgoing.to), "message_id": outgoing.message_id}))
+    return row

@@ -66,7 +66,7 @@ class IntakeHandler:
         self.idle.clear()
         try:
             accepted = await self.database.run(
-                accept_raw, self.database.sessions, raw, smtp_envelope,
+                accept_raw, self.database.intake_sessions, raw, smtp_envelope,
                 source=codes.SOURCE_SMTP, now=self.clock.now(), source_ref=_peer(session),
             )
         except Exception:  # noqa: BLE001 - any store trouble: make the sending MTA retry

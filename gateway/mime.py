@@ -16,7 +16,8 @@ from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import format_datetime
 
-LOOP_HEADER = "X-Support-Gateway-Loop"
+from gateway.codes import LOOP_HEADER
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 _SMTP = policy.compat32.clone(linesep="\r\n")
 

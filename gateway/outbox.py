@@ -1,28 +1,27 @@
-"""enqueue(): how the gateway "sends" — one outbox row, in the caller's transaction."""
+"""outbox_row(): how the gateway "sends" — one outbox row, added in the transaction that caused it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from gateway import codes
 from gateway.mime import OutgoingMail, build_message
+from store.incidents import Incident
 from store.outbox import OutboxMessage
 
 
-def enqueue(
-    session: Session,
+def outbox_row(
     mail: OutgoingMail,
     *,
     kind: str,
     now: datetime,
-    incident_id: int | None = None,
+    incident: Incident | None = None,
     dedupe_key: str | None = None,
 ) -> OutboxMessage:
+    """Build the outbox row; the caller adds it to its session, in the transaction that caused it."""
     row = OutboxMessage(
         kind=kind,
-        incident_id=incident_id,
+        incident=incident,
         dedupe_key=dedupe_key,
         message_id=mail.message_id,
         mail_from=mail.mail_from,
@@ -33,6 +32,4 @@ def enqueue(
         next_attempt_at=now,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
     return row

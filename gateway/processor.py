@@ -1,13 +1,30 @@
-"""Turns received inbound rows into outcomes: parse once, decide, apply — one transaction per mail.
+"""Turns received inbound rows into outcomes: parse once, decide, apply.
 
-A mail that cannot be parsed, or whose processing fails for any reason, is
-quarantined with its reason and the loop goes on: one bad mail never stops the
-batch, and nothing is lost (the raw bytes stay in the row).
+Mails are processed in batches, in three steps:
+
+1. *prepare*, outside any write transaction: load the raw bytes, parse, look
+   up the sender, decide (pure).
+2. *plan*: reserve the incident numbers the batch needs (one tiny transaction)
+   and build every row, acknowledgements rendered and MIME-encoded.
+3. *write*, one short transaction (BEGIN IMMEDIATE on SQLite): re-check that
+   each mail is still `received` (another worker may have taken it) and flush
+   the planned rows with the inbound rows' new states.
+
+Steps 1 and 2 are nearly all the CPU work and hold no lock, so SMTP intake in
+the other process never waits long for SQLite's write lock. The price: a
+batch whose write fails, or a mail another daemon took first, leaves its
+reserved incident numbers unused (numbers stay unique and increasing).
+
+A mail that cannot be parsed, or whose rows cannot be built (a broken
+template), is quarantined on its own inside the batch. If the batch's commit
+fails, every mail of it is retried alone, so one bad mail never stops the
+others, and nothing is lost: the raw bytes stay in the row.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,61 +34,158 @@ from gateway import codes
 from gateway.app import App
 from gateway.clock import Clock
 from gateway.core.decide import decide
-from gateway.core.model import Envelope
+from gateway.core.model import CustomerRef, Decision, Envelope
 from gateway.directory import customer_for_contact
-from gateway.effects import apply
-from parsers import UnparseableMail, parse_mail
+from gateway.effects import INCIDENT_COUNTER, Outcome, apply, opens_incident, plan
+from parsers import ParsedMail, UnparseableMail, parse_mail
 from store.inbound import InboundMessage
+from store.sql import reserve_values
 
 log = logging.getLogger(__name__)
 
+BATCH_BYTES = 64 * 1024 * 1024  # raw bytes held in memory by one batch (at least one mail)
 
-def process_pending(app: App, sessions: sessionmaker[Session], clock: Clock, limit: int = 100) -> int:
-    """Process up to `limit` received mails, oldest first; return how many were looked at."""
-    with sessions() as session:
-        ids = list(session.scalars(
-            select(InboundMessage.id)
-            .where(InboundMessage.state == codes.RECEIVED)
-            .order_by(InboundMessage.id)
-            .limit(limit)
-        ))
-    for inbound_id in ids:
-        process_one(app, sessions, inbound_id, clock.now())
+
+@dataclass(frozen=True)
+class Prepared:
+    """Phase 1's result for one mail: a decision, or why it must be quarantined."""
+
+    inbound_id: int
+    mail: ParsedMail | None = None
+    decision: Decision | None = None
+    failure: tuple[str, str] | None = None  # (reason code, detail)
+
+
+def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limit: int = 100,
+                    writers: sessionmaker[Session] | None = None) -> int:
+    """Process up to `limit` received mails, oldest first; return how many were looked at.
+
+    `writers` may be a session factory whose SQLite transactions begin IMMEDIATE
+    (see store.db.make_engine); it defaults to `readers`.
+    """
+    writers = writers or readers
+    now = clock.now()
+    ids = _next_batch(readers, limit)
+    if not ids:
+        return 0
+    try:
+        outcomes = _plan_all(app, writers, _prepare_all(app, readers, ids), now)
+        with writers.begin() as session:
+            _write(session, outcomes, now)
+    except Exception:  # noqa: BLE001 - a failed batch is retried mail by mail
+        log.exception("batch of %s mails failed to commit; processing them one at a time", len(ids))
+        for inbound_id in ids:
+            process_one(app, readers, inbound_id, now, writers)
     return len(ids)
 
 
-def process_one(app: App, sessions: sessionmaker[Session], inbound_id: int, now: datetime) -> str | None:
-    """Process one inbound row; return its new state (None if another worker has it)."""
+def process_one(app: App, readers: sessionmaker[Session], inbound_id: int, now: datetime,
+                writers: sessionmaker[Session] | None = None) -> str | None:
+    """Process one inbound mail on its own; return its new state (None if another worker had it)."""
+    writers = writers or readers
     try:
-        with sessions.begin() as session:
-            row = session.scalar(
-                select(InboundMessage)
-                .where(InboundMessage.id == inbound_id, InboundMessage.state == codes.RECEIVED)
-                .with_for_update(skip_locked=True)
-            )
-            if row is None:
-                return None
-            _handle(session, app, row, now)
-            log.info("inbound %s: %s (%s)", inbound_id, row.state, row.reason)
-            return row.state
+        outcomes = _plan_all(app, writers, _prepare_all(app, readers, [inbound_id]), now)
+        with writers.begin() as session:
+            return _write(session, outcomes, now).get(inbound_id)
     except Exception as exc:  # noqa: BLE001 - quarantine, never crash the daemon
         log.exception("inbound %s: processing failed; quarantined", inbound_id)
-        _quarantine(sessions, inbound_id, codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}", now)
+        _quarantine(writers, inbound_id, codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}", now)
         return codes.QUARANTINED
 
 
-def _handle(session: Session, app: App, row: InboundMessage, now: datetime) -> None:
+def _next_batch(readers: sessionmaker[Session], limit: int) -> list[int]:
+    """The oldest received mails, as many as `limit` and BATCH_BYTES allow."""
+    with readers() as session:
+        rows = session.execute(
+            select(InboundMessage.id, InboundMessage.size)
+            .where(InboundMessage.state == codes.RECEIVED)
+            .order_by(InboundMessage.id)
+            .limit(limit)
+        ).all()
+    ids, total = [], 0
+    for inbound_id, size in rows:
+        if ids and total + size > BATCH_BYTES:
+            break
+        ids.append(inbound_id)
+        total += size
+    return ids
+
+
+def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int]) -> list[Prepared]:
+    directory: dict[str, CustomerRef | None] = {}
+    with readers() as session:
+        rows = session.execute(
+            select(InboundMessage.id, InboundMessage.raw, InboundMessage.mail_from, InboundMessage.rcpt_tos)
+            .where(InboundMessage.id.in_(ids))
+            .order_by(InboundMessage.id)
+        ).all()
+        return [_prepare(session, app, *row, directory) for row in rows]
+
+
+def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from: str, rcpt_tos: list[str],
+             directory: dict[str, CustomerRef | None]) -> Prepared:
     try:
-        mail = parse_mail(row.raw)
+        mail = parse_mail(raw)
     except UnparseableMail as exc:
-        row.state, row.reason, row.detail, row.processed_at = codes.QUARANTINED, codes.UNPARSEABLE, str(exc), now
-        return
-    row.message_id = mail.message_id[:998] if mail.message_id else None
-    row.from_addr = mail.from_addr[:320]
-    row.subject = mail.subject[:2000]
-    envelope = Envelope(row.mail_from, tuple(row.rcpt_tos))
-    decision = decide(mail, envelope, customer_for_contact(session, mail.from_addr), app.policy)
-    apply(session, app, row, mail, decision, now)
+        return Prepared(inbound_id, failure=(codes.UNPARSEABLE, str(exc)))
+    try:
+        if mail.from_addr not in directory:
+            directory[mail.from_addr] = customer_for_contact(session, mail.from_addr)
+        decision = decide(mail, Envelope(mail_from, tuple(rcpt_tos)), directory[mail.from_addr], app.policy)
+    except Exception as exc:  # noqa: BLE001 - a bug on one mail quarantines that mail only
+        log.exception("inbound %s: decision failed", inbound_id)
+        return Prepared(inbound_id, mail, failure=(codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"))
+    return Prepared(inbound_id, mail, decision)
+
+
+def _plan_all(app: App, writers: sessionmaker[Session], prepared: list[Prepared],
+              now: datetime) -> list[tuple[Prepared, Outcome]]:
+    """Step 2: reserve incident numbers in one tiny transaction, then build every mail's rows."""
+    wanted = sum(1 for p in prepared if p.decision is not None and opens_incident(p.decision))
+    next_number = 0
+    if wanted:
+        with writers.begin() as session:
+            next_number = reserve_values(session, INCIDENT_COUNTER, wanted) - wanted + 1
+    planned = []
+    for item in prepared:
+        number = None
+        if item.decision is not None and opens_incident(item.decision):
+            number, next_number = next_number, next_number + 1
+        planned.append((item, _plan_one(app, item, now, number)))
+    return planned
+
+
+def _plan_one(app: App, item: Prepared, now: datetime, number: int | None) -> Outcome:
+    if item.failure is not None or item.mail is None or item.decision is None:
+        reason, detail = item.failure or (codes.PROCESSING_FAILED, "nothing was decided")
+        return Outcome(codes.QUARANTINED, reason, detail[:4000])
+    try:
+        return plan(app, item.inbound_id, item.mail, item.decision, now, number)
+    except Exception as exc:  # noqa: BLE001 - e.g. a broken template: quarantine this mail only
+        log.exception("inbound %s: could not build its rows; quarantined", item.inbound_id)
+        return Outcome(codes.QUARANTINED, codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"[:4000])
+
+
+def _write(session: Session, outcomes: list[tuple[Prepared, Outcome]], now: datetime) -> dict[int, str]:
+    """Step 3: apply every planned outcome in the caller's transaction; return the new states."""
+    rows = {row.id: row for row in session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.id.in_([item.inbound_id for item, _ in outcomes]),
+               InboundMessage.state == codes.RECEIVED)
+        .with_for_update(skip_locked=True)  # several daemons on one PostgreSQL never take the same mail
+    )}
+    with session.no_autoflush:
+        for item, outcome in outcomes:
+            row = rows.get(item.inbound_id)
+            if row is None:
+                continue
+            if item.mail is not None:
+                row.message_id = item.mail.message_id[:998] if item.mail.message_id else None
+                row.from_addr = item.mail.from_addr[:320]
+                row.subject = item.mail.subject[:2000]
+            apply(session, row, outcome, now)
+            log.info("inbound %s: %s (%s)", row.id, row.state, row.reason)
+    return {inbound_id: row.state for inbound_id, row in rows.items()}
 
 
 def _quarantine(sessions: sessionmaker[Session], inbound_id: int, reason: str, detail: str, now: datetime) -> None:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from gateway import codes
@@ -74,7 +74,7 @@ def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, l
             row.attempts += 1
             row.next_attempt_at = now + policy.lease
             label = f"{row.id:08d}-{row.kind}" + (f"-{incident_ref(number)}" if number else "")
-            parcels.append(Parcel(row.id, label, row.mail_from, tuple(row.rcpt_tos), row.raw))
+            parcels.append(Parcel(row.id, label, row.mail_from, tuple(row.rcpt_tos), row.raw, row.attempts))
         return parcels
 
 
@@ -82,17 +82,18 @@ def record(
     sessions: sessionmaker[Session], parcels: list[Parcel], outcomes: list[Outcome], now: datetime,
     policy: RetryPolicy,
 ) -> None:
+    """Store each outcome with one UPDATE statement for the batch (executemany by id)."""
+    changes: list[dict[str, object]] = []
+    for parcel, outcome in zip(parcels, outcomes, strict=True):
+        change: dict[str, object] = {"id": parcel.outbox_id, "last_error": outcome.detail or None}
+        if outcome.status == SENT:
+            change.update(state=codes.OUT_SENT, sent_at=now)
+        elif outcome.status == DEAD or parcel.attempts >= policy.max_attempts:
+            change.update(state=codes.OUT_DEAD)
+            log.error("outbox %s dead after %s attempt(s): %s", parcel.outbox_id, parcel.attempts, outcome.detail)
+        else:
+            change.update(next_attempt_at=now + policy.delay(parcel.attempts))
+            log.warning("outbox %s: retry at %s: %s", parcel.outbox_id, change["next_attempt_at"], outcome.detail)
+        changes.append(change)
     with sessions.begin() as session:
-        for parcel, outcome in zip(parcels, outcomes, strict=True):
-            row = session.get(OutboxMessage, parcel.outbox_id)
-            if row is None:
-                continue
-            row.last_error = outcome.detail or None
-            if outcome.status == SENT:
-                row.state, row.sent_at = codes.OUT_SENT, now
-            elif outcome.status == DEAD or row.attempts >= policy.max_attempts:
-                row.state = codes.OUT_DEAD
-                log.error("outbox %s dead after %s attempt(s): %s", row.id, row.attempts, outcome.detail)
-            else:
-                row.next_attempt_at = now + policy.delay(row.attempts)
-                log.warning("outbox %s: retry at %s: %s", row.id, row.next_attempt_at, outcome.detail)
+        session.execute(update(OutboxMessage), changes)

@@ -46,6 +46,8 @@ class GatewaySection(_Section):
     plans_dir: Path | None = None  # operator-written plans, beside the built-in ones
     phone: str | None = None  # the support line customers are asked to call for severity 1/2
     process_batch: int = Field(default=100, ge=1, le=10_000)
+    # Process and send in a separate work process (the second core); false = on the daemon's loop.
+    work_process: bool = True
 
     @field_validator("support_addresses")
     @classmethod

@@ -26,6 +26,7 @@ class Parcel:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     raw: bytes
+    attempts: int = 1  # including this one
 
 
 @dataclass(frozen=True)

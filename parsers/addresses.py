@@ -5,9 +5,10 @@ mail-parser's ``get_addresses`` does the structural work (RFC 5322 section
 reported as diagnostics instead of guessed addresses). We bypass two of its
 habits, both checked in tests:
 
-* raw 8-bit bytes in the header reach it as surrogate escapes and it then
-  drops the whole mailbox as "invalid-utf8"; we read those bytes first
-  (UTF-8 or Shift_JIS), so ``山田 <a@b>`` keeps its address;
+* raw 8-bit bytes in the header reach it as surrogate escapes, which it
+  flags "invalid-utf8" and renders as literal "\\udce5..." text in the
+  display name; we read those bytes first (UTF-8 or Shift_JIS), so
+  ``山田 <a@b>`` keeps a readable name;
 * its own RFC 2047 decoding of display names fails on CP50220 words (①, ㈱
   in an Outlook ISO-2022-JP name) and leaves quoted encoded-words alone; we
   ask it for raw names and decode them with our own decoder, quoted too,
@@ -79,7 +80,7 @@ def parse_addresses(values: list[str], defects: Defects, where: str) -> list[tup
             continue
         pairs = _simple(text)
         if pairs is None:
-            diagnostics: list[dict] = []
+            diagnostics: list[dict[str, object]] = []
             pairs = get_addresses(text, defects=diagnostics, decode_names=False)
             for diagnostic in diagnostics:
                 defects.add(f"address:{where}:{diagnostic.get('reason', 'invalid')}")

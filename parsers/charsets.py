@@ -62,6 +62,9 @@ _SURROGATE_FREE = frozenset(
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]")
+# Python's cp932 maps the single bytes 0x80, 0xA0, 0xFD-0xFF instead of
+# rejecting them; in a guess they mean "this is not Shift_JIS".
+_CP932_STRAYS = re.compile("[\x80\uf8f0-\uf8f3]")
 
 
 def _normalise(label: str) -> str:
@@ -89,10 +92,6 @@ def candidates(label: str | None) -> tuple[tuple[str, ...], bool]:
 def _decode(data: bytes, codec: str) -> str:
     """Strict decode with one codec; raises UnicodeDecodeError (or LookupError)."""
     if codec == JIS:
-        if b"\x1b(J" in data:
-            # JIS-Roman: every Japanese mailer means ASCII by it; Python would
-            # turn the backslash of C:\path into a yen sign.
-            data = data.replace(b"\x1b(J", b"\x1b(B")
         return decode_iso2022jp(data)
     text = data.decode(codec)
     if codec not in _SURROGATE_FREE and _SURROGATE.search(text):
@@ -122,6 +121,8 @@ def guess(data: bytes) -> tuple[str, str]:
         text = data.decode("cp932")
     except UnicodeDecodeError:
         text = None
+    if text is not None and _CP932_STRAYS.search(text):
+        text = None
     if text is None or _HALFWIDTH_KANA.search(text):
         # EUC-JP read as CP932 comes out as half-width katakana soup; real
         # Shift_JIS text almost never decodes as EUC-JP at all.
@@ -134,7 +135,7 @@ def guess(data: bytes) -> tuple[str, str]:
         return text, "cp932"
     # Nothing fits: keep whichever reading loses fewer characters.
     utf8 = data.decode("utf-8", "replace")
-    sjis = data.decode("cp932", "replace")
+    sjis = _CP932_STRAYS.sub("\ufffd", data.decode("cp932", "replace"))
     if sjis.count("\ufffd") < utf8.count("\ufffd"):
         return sjis, "cp932-replace"
     return utf8, "utf-8-replace"

@@ -48,8 +48,9 @@ def parse_date(raw: str | None, defects: Defects) -> datetime | None:
     result = parse_mail_date(text)
     for reason in result.reasons:
         defects.add(f"date:{reason}")
-    if result.value is not None:
-        return result.value.astimezone(_sender_zone(text))
+    value: datetime | None = result.value
+    if value is not None:
+        return value.astimezone(_sender_zone(text))
     try:
         parts = email.utils.parsedate_tz(text)
     except (ValueError, TypeError, IndexError, OverflowError):  # pragma: no cover

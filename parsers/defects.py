@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _MAX = 64  # a hostile mail must not grow this without bound
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -18,7 +19,7 @@ class Defects:
         if len(self._seen) < _MAX:
             self._seen.setdefault(defect[:200], None)
 
-    def add_stdlib(self, found: list[Exception], where: str) -> None:
+    def add_stdlib(self, found: Iterable[Exception], where: str) -> None:
         """Record ``email.errors`` defects as "where:kebab-case-name"."""
         for defect in found:
             name = type(defect).__name__.removesuffix("Defect")

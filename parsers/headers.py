@@ -16,7 +16,6 @@ from parsers.charsets import decode_text, guess
 from parsers.defects import Defects
 from parsers.transfer import decode_base64, decode_q_word
 
-_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
 # RFC 2047 section 2 encoded-word; RFC 2231 section 5 allows "charset*lang".
 # Encoded text may not contain "?"; we tolerate spaces inside it (broken
 # mailers emit them) since a "?" ends it anyway.
@@ -26,15 +25,21 @@ _MSG_ID = re.compile(r"<([^<>]*)>")
 _SPACE = re.compile(r"\s+")
 
 
+def _unfold(raw: str) -> str:
+    """RFC 5322 section 2.2.3: unfolding removes the line breaks, keeps the WSP."""
+    if "\n" in raw or "\r" in raw:
+        return raw.replace("\r", "").replace("\n", "")
+    return raw
+
+
 def header_text(raw: str, defects: Defects | None = None, where: str = "header") -> str:
     """Unfold a raw field body and read any raw 8-bit bytes in it."""
-    if "\n" in raw or "\r" in raw:
-        raw = _LINE_BREAK.sub("", raw)
+    raw = _unfold(raw)
     if raw.isascii():
         if "\x1b" in raw:  # raw ISO-2022-JP, no encoded-word around it
             text, used = guess(raw.encode("ascii"))
             if used != "ascii" and defects is not None:
-                defects.add(f"raw-8bit-header:{where}:{used}")
+                defects.add(f"raw-header-charset:{where}:{used}")
             return text
         return raw
     try:
@@ -43,7 +48,7 @@ def header_text(raw: str, defects: Defects | None = None, where: str = "header")
         return raw
     text, used = guess(data)
     if used != "utf-8" and defects is not None:  # RFC 6532 allows UTF-8 only
-        defects.add(f"raw-8bit-header:{where}:{used}")
+        defects.add(f"raw-header-charset:{where}:{used}")
     return text
 
 
@@ -66,7 +71,7 @@ def decode_words(text: str, defects: Defects | None = None, where: str = "header
     if "=?" not in text:
         return text
     out: list[str] = []
-    run: list[list] = []  # [charset, bytearray] groups of adjacent words
+    run: list[tuple[str, bytearray]] = []  # (charset, bytes) of adjacent words
     pos = 0
 
     def flush() -> None:
@@ -86,9 +91,9 @@ def decode_words(text: str, defects: Defects | None = None, where: str = "header
         # Neither decoder raises: base64 skips junk, a2b_qp passes it through.
         data = _word_bytes(encoding, payload)
         if run and run[-1][0].lower() == charset.lower():
-            run[-1][1] += data
+            run[-1][1].extend(data)
         else:
-            run.append([charset, bytearray(data)])
+            run.append((charset, bytearray(data)))
         pos = match.end()
     flush()
     out.append(text[pos:])
@@ -102,6 +107,9 @@ def clean(text: str) -> str:
 
 def decode_header(raw: str, defects: Defects | None = None, where: str = "header") -> str:
     """Raw field body -> unfolded, decoded, control-free text."""
+    if raw.isascii() and "=?" not in raw and "\x1b" not in raw:  # most fields: nothing to decode
+        text = _unfold(raw)
+        return text if text.isprintable() else clean(text)
     return clean(decode_words(header_text(raw, defects, where), defects, where))
 
 

@@ -104,7 +104,11 @@ def html_to_text(markup: str) -> str:
     for match in _TOKEN.finditer(markup):
         name = match.group(2)
         if skipping is not None:
-            if name is not None and match.group(1) and name.lower() == skipping:
+            lowered = name.lower() if name is not None else None
+            if match.group(1) and lowered == skipping:
+                skipping = None
+                pos = match.end()
+            elif skipping == "head" and lowered == "body":  # </head> never came
                 skipping = None
                 pos = match.end()
             continue
@@ -162,6 +166,8 @@ def html_to_text(markup: str) -> str:
 def _emit_text(out: _Writer, chunk: str, pre: int) -> None:
     if "&" in chunk:
         chunk = html.unescape(chunk)
+    if not chunk:
+        return
     if pre:
         for index, line in enumerate(chunk.replace("\r\n", "\n").split("\n")):
             if index:

@@ -90,6 +90,10 @@ def decode_iso2022jp(data: bytes, *, replace: bool = False) -> str:
     Raises UnicodeDecodeError when the bytes are not ISO-2022-JP at all
     (8-bit bytes, broken escapes) unless ``replace`` is set.
     """
+    if b"\x1b(J" in data:
+        # JIS-Roman: Japanese mailers mean ASCII by it; Python would turn the
+        # backslash of C:\path into a yen sign and "~" into an overline.
+        data = data.replace(b"\x1b(J", b"\x1b(B")
     text = data.decode("iso2022_jp_ext", _REPLACE_ERRORS if replace else _ERRORS)
     if _TO_CP932_RE.search(text):
         text = _TO_CP932_RE.sub(lambda m: _TO_CP932[m.group()], text)

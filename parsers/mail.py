@@ -9,7 +9,7 @@ pinned by a test in tests/unit/parsers/test_mailparser_behaviour.py):
   1.3 ms for a 6 kB mail against 0.2 ms for the stdlib parse alone, and
   ~190 MB of peak memory for a 25 MB mail. We build the same stdlib
   ``Message`` with ``BytesFeedParser`` (as its own ``from_file`` does), after
-  cutting big base64 runs out (parsers.elide).
+  cutting big bodies out of the bytes it sees (parsers.elide).
 * Its body text is wrong for Japanese: a 7-bit ISO-2022-JP body (CTE 7bit or
   none) is returned as raw escape sequences, CP50220 characters (① Ⅱ ㈱)
   turn the body and subject into escape sequences or U+FFFD, a Shift_JIS
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from email.feedparser import BytesFeedParser
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 
 from parsers.addresses import parse_addresses, recover_sender
 from parsers.dates import parse_date
@@ -95,6 +96,8 @@ def _extract(msg: Message, elided: Elided | None) -> ParsedMail:
     report_type = None
     if content_type == "multipart/report":
         value = msg.get_param("report-type")
+        if isinstance(value, tuple):  # RFC 2231 form
+            value = collapse_rfc2231_value(value)
         report_type = value.strip().lower() if isinstance(value, str) and value.strip() else None
 
     subject = headers.get("subject", ("",))[0]

@@ -22,17 +22,15 @@ import io
 from dataclasses import dataclass
 from email.message import Message
 
+from parsers import metadata
 from parsers.charsets import decode_text
 from parsers.defects import Defects
 from parsers.elide import Elided
-from parsers.headers import clean, decode_words, header_text
 from parsers.html import html_to_text, sniff_charset
 from parsers.model import Attachment
-from parsers.transfer import decode_base64, decode_base64_pieces, decode_quoted_printable
+from parsers.payload import crlf, leaf_bytes, serialize, transfer_encoding
 
 MAX_DEPTH = 48  # deeper parts are ignored, with a defect
-_UUENCODE = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
-_CRLF_SLICE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -41,145 +39,12 @@ class Body:
     source: str  # "plain" | "html" | "none"
 
 
-def _to_bytes(text: str) -> bytes:
-    """Undo the stdlib's ASCII+surrogateescape reading of the wire bytes."""
-    try:
-        return text.encode("ascii", "surrogateescape")
-    except UnicodeEncodeError:  # real non-ASCII text: a Message built from str
-        return text.encode("utf-8", "surrogateescape")
+def _has_text(text: str) -> bool:
+    return bool(text) and not text.isspace()  # isspace() stops early; strip() would copy
 
 
-def _header(part: Message, name: str) -> str | None:
-    value = part.get(name)
-    return None if value is None else str(value)
-
-
-def _transfer_encoding(part: Message) -> str:
-    return (_header(part, "content-transfer-encoding") or "").strip().lower()
-
-
-def leaf_bytes(part: Message, elided: Elided | None) -> bytes:
-    """The payload of a leaf part with its Content-Transfer-Encoding undone."""
-    # The raw str is read from ``_payload`` (as mail-parser does): the public
-    # get_payload() re-decodes 8-bit text with the declared charset and
-    # "replace" before we could see the original bytes.
-    raw = part._payload  # noqa: SLF001
-    if not isinstance(raw, str):
-        return b""
-    cte = _transfer_encoding(part)
-    if cte == "base64":
-        if elided is not None and elided.holds(raw):
-            return decode_base64_pieces(elided.pieces(raw))
-        return decode_base64(_to_bytes(raw))
-    if elided is not None and elided.holds(raw):
-        raw = elided.restore(raw)
-        part.set_payload(raw)
-    if cte == "quoted-printable":
-        return decode_quoted_printable(_to_bytes(raw))
-    if cte in _UUENCODE:
-        decoded = part.get_payload(decode=True)
-        return decoded if isinstance(decoded, bytes) else b""
-    return _to_bytes(raw)  # 7bit, 8bit, binary and unknown encodings: as sent
-
-
-def _crlf(data: bytes) -> bytes:
-    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-def _write_crlf(out: io.BytesIO, data: bytes | memoryview) -> None:
-    """Write with CRLF line ends (RFC 2046 canonical form), slice by slice."""
-    view = memoryview(data)
-    start = 0
-    while start < len(view):
-        end = min(start + _CRLF_SLICE, len(view))
-        while end < len(view) and view[end - 1] == 0x0D:  # never split a CRLF
-            end += 1
-        out.write(_crlf(bytes(view[start:end])))
-        start = end
-
-
-def _serialize(msg: Message, out: io.BytesIO, elided: Elided | None, depth: int) -> None:
-    """Write a parsed message back as bytes (for message/* attachments)."""
-    for name, value in msg.raw_items():
-        out.write(_to_bytes(name) + b": ")
-        _write_crlf(out, _to_bytes(str(value)))
-        out.write(b"\r\n")
-    out.write(b"\r\n")
-    payload = msg._payload  # noqa: SLF001 - see leaf_bytes
-    if isinstance(payload, str):
-        if elided is not None and elided.holds(payload):
-            for piece in elided.pieces(payload):
-                _write_crlf(out, piece)
-        else:
-            _write_crlf(out, _to_bytes(payload))
-        return
-    if not isinstance(payload, list) or depth > MAX_DEPTH:
-        return
-    boundary = msg.get_boundary() if msg.get_content_maintype() == "multipart" else None
-    if not boundary:
-        for child in payload:
-            _serialize(child, out, elided, depth + 1)
-        return
-    delimiter = b"--" + _to_bytes(boundary)
-    if msg.preamble:
-        _write_crlf(out, _to_bytes(msg.preamble) + b"\n")
-    for child in payload:
-        out.write(delimiter + b"\r\n")
-        _serialize(child, out, elided, depth + 1)
-        out.write(b"\r\n")
-    out.write(delimiter + b"--\r\n")
-    if msg.epilogue:
-        _write_crlf(out, _to_bytes(msg.epilogue))
-
-
-def _param(part: Message, name: str, header: str, defects: Defects) -> str | None:
-    """A MIME parameter, decoded: RFC 2231 (incl. continuations) and RFC 2047."""
-    value = part.get_param(name, None, header)
-    if value is None:
-        return None
-    if isinstance(value, tuple):  # RFC 2231: (charset, language, %-decoded latin-1)
-        charset, _language, text = value
-        try:
-            data = text.encode("latin-1", "surrogateescape")
-        except UnicodeEncodeError:
-            data = text.encode("utf-8", "surrogateescape")
-        decoded, defect = decode_text(data, charset or None)
-        if defect:
-            defects.add(f"{defect}@{name}")
-        return clean(decoded).strip() or None
-    text = header_text(str(value), defects, name)
-    # RFC 2047 section 5 forbids encoded-words in parameters; every mailer
-    # in Japan writes filename="=?ISO-2022-JP?B?...?=" regardless.
-    return clean(decode_words(text, defects, name)).strip() or None
-
-
-def _filename(part: Message, defects: Defects) -> str | None:
-    # get_param() re-parses the whole header on every call (~8 us); most
-    # parts have no name parameter at all, which a substring test shows.
-    disposition = _header(part, "content-disposition")
-    content_type = _header(part, "content-type")
-    if "name" not in (disposition or "").lower() and "name" not in (content_type or "").lower():
-        return None
-    return _param(part, "filename", "content-disposition", defects) or _param(
-        part, "name", "content-type", defects
-    )
-
-
-def _disposition(part: Message) -> str | None:
-    value = part.get_content_disposition()
-    return value.strip().lower() if isinstance(value, str) else None
-
-
-def _content_id(part: Message) -> str | None:
-    value = _header(part, "content-id")
-    if value is None:
-        return None
-    value = header_text(value).strip().strip("<>").strip()
-    return value or None
-
-
-def _is_attachment_like(part: Message, defects: Defects) -> bool:
-    return _disposition(part) == "attachment" or _filename(part, defects) is not None
+def _messages(payload: object) -> list[Message]:
+    return [item for item in payload if isinstance(item, Message)] if isinstance(payload, list) else []
 
 
 class _Walker:
@@ -207,19 +72,22 @@ class _Walker:
         return self.texts[key]
 
     def _decode_text(self, part: Message, kind: str) -> str:
+        # One full-size copy alive at a time: bytes, then text, then tidied text.
         data = leaf_bytes(part, self.elided)
         charset = part.get_content_charset()
         if charset is None and kind == "html":
             charset = sniff_charset(data)
         text, defect = decode_text(data, charset)
+        del data
         if defect:
             self.defects.add(f"{defect}@body")
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        text = text.lstrip("\ufeff")
+        if text.startswith("\ufeff"):
+            text = text[1:]
         if kind == "html":
             text = html_to_text(text)
-        return text
+        return text.strip("\n")
 
     def select(self, part: Message, depth: int) -> list[tuple[Message, str]]:
         """The leaf parts a reader would see as the body, in order."""
@@ -230,10 +98,11 @@ class _Walker:
             return []
         ctype = self.ctype(part)
         if ctype.startswith("multipart/"):
-            children = part.get_payload()
-            if not isinstance(children, list):  # no boundary: the body is plain text
+            # is_multipart() before get_payload(): on a str payload the latter
+            # re-decodes the whole text.
+            if not part.is_multipart():  # no boundary: the body is plain text
                 return [(part, "plain")]
-            return self._select_multipart(part, children, depth)
+            return self._select_multipart(part, _messages(part.get_payload()), depth)
         if ctype == "text/plain":
             return [(part, "plain")]
         if ctype == "text/html":
@@ -263,7 +132,7 @@ class _Walker:
             root = children[0]
             if isinstance(start, str):
                 wanted = start.strip().strip("<>")
-                root = next((c for c in children if _content_id(c) == wanted), root)
+                root = next((c for c in children if metadata.content_id(c) == wanted), root)
             return self.select(root, depth + 1)
         if subtype == "signed":
             return self.select(children[0], depth + 1)
@@ -275,11 +144,11 @@ class _Walker:
     def is_attachment_like(self, part: Message) -> bool:
         key = id(part)
         if key not in self.attachment_like:
-            self.attachment_like[key] = _is_attachment_like(part, self.defects)
+            self.attachment_like[key] = metadata.is_attachment_like(part, self.defects)
         return self.attachment_like[key]
 
     def _filled(self, option: list[tuple[Message, str]]) -> bool:
-        return any(self.text(part, kind).strip() for part, kind in option)
+        return any(_has_text(self.text(part, kind)) for part, kind in option)
 
     def leaves(self, root: Message) -> list[tuple[Message, bool, str]]:
         """Every leaf (and message/* part) in order: (part, in attachment container, path)."""
@@ -288,12 +157,12 @@ class _Walker:
         while stack:
             part, inside, path, depth = stack.pop()
             self.defects.add_stdlib(part.defects, f"mime{path}")
-            children = part.get_payload()
-            if self.ctype(part).startswith("multipart/") and isinstance(children, list):
+            if self.ctype(part).startswith("multipart/") and part.is_multipart():
+                children = _messages(part.get_payload())
                 if depth >= MAX_DEPTH:
                     self.too_deep = True
                     continue
-                inside = inside or _disposition(part) == "attachment"
+                inside = inside or metadata.disposition(part) == "attachment"
                 for index in range(len(children) - 1, -1, -1):
                     stack.append((children[index], inside, f"{path}.{index + 1}", depth + 1))
             else:
@@ -301,17 +170,21 @@ class _Walker:
         return found
 
     def attachment(self, part: Message) -> Attachment:
-        if self.ctype(part).startswith("message/") and isinstance(part.get_payload(), list):
+        if self.ctype(part).startswith("message/") and part.is_multipart():
             out = io.BytesIO()
-            for inner in part.get_payload():
-                _serialize(inner, out, self.elided, 0)
+            for inner in _messages(part.get_payload()):
+                serialize(inner, out, self.elided, 0)
             payload = out.getvalue()
         else:
             payload = leaf_bytes(part, self.elided)
-        disposition = _disposition(part)
-        content_id = _content_id(part)
+            if self.ctype(part).startswith("text/") and transfer_encoding(part) != "base64":
+                # RFC 2046 4.1.1: text travels with CRLF line ends; make a bare-LF
+                # copy of the same mail hash the same.
+                payload = crlf(payload)
+        disposition = metadata.disposition(part)
+        content_id = metadata.content_id(part)
         return Attachment(
-            filename=_filename(part, self.defects),
+            filename=metadata.filename(part, self.defects),
             content_type=self.ctype(part),
             payload=payload,
             sha256=hashlib.sha256(payload).hexdigest(),
@@ -324,12 +197,12 @@ def walk(root: Message, elided: Elided | None, defects: Defects) -> tuple[Body, 
     """Body text and attachments of a parsed message."""
     walker = _Walker(elided, defects)
     chosen = walker.select(root, 0)
-    texts = [walker.text(part, kind).strip("\n") for part, kind in chosen]
     if not chosen:
         body = Body("", "none")
     else:
         source = "plain" if any(kind == "plain" for _, kind in chosen) else "html"
-        body = Body("\n".join(t for t in texts if t.strip()), source)
+        texts = [walker.text(part, kind) for part, kind in chosen]
+        body = Body("\n".join(t for t in texts if _has_text(t)), source)
     used = {id(part) for part, _ in chosen}
     attachments: list[Attachment] = []
     for part, inside, path in walker.leaves(root):

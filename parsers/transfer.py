@@ -15,8 +15,7 @@ import io
 from collections.abc import Iterable
 
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_NOT_ALPHABET = bytes(sorted(set(range(256)) - set(_ALPHABET)))
-_NOT_ALPHABET_OR_PAD = bytes(sorted(set(_NOT_ALPHABET) - {ord("=")}))
+_NOT_ALPHABET_OR_PAD = bytes(sorted(set(range(256)) - set(_ALPHABET + b"=")))
 _SLICE = 1 << 20
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.base import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from store.outbox import OutboxMessage
 
 
 def incident_ref(number: int) -> str:
@@ -37,6 +40,10 @@ class Incident(Base):
     # The scheduler's wake-up time (SLA issue); indexed so a tick reads only what is due.
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
+    # Relationships let one flush write a whole batch of incidents with their rows.
+    events: Mapped[list[IncidentEvent]] = relationship(order_by="IncidentEvent.id")
+    messages: Mapped[list[IncidentMessage]] = relationship(order_by="IncidentMessage.id")
+
     @property
     def ref(self) -> str:
         return incident_ref(self.number)
@@ -59,6 +66,7 @@ class IncidentMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     attachments: Mapped[list[MessageAttachment]] = relationship(order_by="MessageAttachment.id")
+    outbox: Mapped[OutboxMessage | None] = relationship()
 
 
 class AttachmentBlob(Base):

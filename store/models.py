@@ -1,6 +1,7 @@
 """Every mapped class, imported in one place so metadata is complete for Alembic."""
 
 from store.base import Base
+from store.checkpoints import ImapLedgerEntry, ImapMailboxHealth  # IMAP intake (issue 3)
 from store.customers import Contact, Customer
 from store.inbound import InboundMessage
 from store.incidents import (
@@ -20,6 +21,8 @@ __all__ = [
     "Contact",
     "Counter",
     "Customer",
+    "ImapLedgerEntry",
+    "ImapMailboxHealth",
     "InboundMessage",
     "Incident",
     "IncidentEvent",

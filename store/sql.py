@@ -1,4 +1,8 @@
-"""Small portable statements SQLAlchemy does not spell the same on SQLite and PostgreSQL."""
+"""Small portable statements SQLAlchemy does not spell the same on SQLite and PostgreSQL.
+
+They run on the session's connection, not through the ORM, so they never
+trigger an autoflush in the middle of a batch.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +15,29 @@ from sqlalchemy.orm import Session
 from store.incidents import Counter
 
 
+def _dialect(session: Session) -> Any:
+    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+
+
 def insert_ignoring_duplicates(session: Session, table: Table, values: dict[str, Any]) -> None:
     """INSERT ... ON CONFLICT DO NOTHING: content-addressed rows written by concurrent sessions."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+    session.connection().execute(_dialect(session).insert(table).values(**values).on_conflict_do_nothing())
 
 
-def next_value(session: Session, name: str) -> int:
-    """Take the next number of a gap-free counter; the row stays locked until commit."""
+def insert_returning_id_unless_duplicate(session: Session, table: Table, values: dict[str, Any]) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new id, or None if the row existed."""
+    statement = _dialect(session).insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+    return session.connection().execute(statement).scalar_one_or_none()
+
+
+def reserve_values(session: Session, name: str, count: int) -> int:
+    """Advance a counter by `count` and return its new value (the last number reserved)."""
+    connection = session.connection()
     statement = (
-        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+        update(Counter).where(Counter.name == name).values(value=Counter.value + count).returning(Counter.value)
     )
-    value = session.execute(statement).scalar_one_or_none()
+    value = connection.execute(statement).scalar_one_or_none()
     if value is None:
-        session.add(Counter(name=name, value=1))
-        session.flush()
-        return 1
+        connection.execute(Counter.__table__.insert().values(name=name, value=count))
+        return count
     return value

@@ -46,7 +46,7 @@ from gateway import codes
 from gateway.core.model import Envelope
 from parsers.model import ParsedMail
 
-LOOP_HEADER = "x-support-gateway-loop"  # the marker our sender stamps on every outbound mail
+LOOP_HEADER = codes.LOOP_HEADER.lower()  # the marker our sender stamps on every outbound mail
 
 # Loose addr-spec tokens in a free-form header such as X-Loop ("support@x", "<support@x>",
 # "Support Desk <support@x>"): compared whole, so "xsupport@x" is not "support@x".

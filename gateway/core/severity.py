@@ -6,11 +6,16 @@ One job: read a mail's subject and the head of its body and return a
 * Every incident submitted by email starts at severity **3**, except a how-to
   question or a suggestion to change product features or documentation, which
   starts at **4** (000 §5.1, level-3 cell).
-* A severity-4 cue is overridden by any *problem* cue (error, crash, エラー,
-  障害, 動かない...): "how do I fix this crash?" or "原因は何でしょうか" after a
-  fault description is a problem, not a how-to. When in doubt the mail stays at
-  3, the default, because 3 has the shorter response target; an engineer can
-  lower it, but a fault parked at 4 would miss its target.
+* A severity-4 cue is overridden by any *problem* cue (error, crash, down,
+  エラー, 障害, 動かない, 原因, 回避...): "how do I fix this crash?" or "原因は何で
+  しょうか" after a fault description is a problem, not a how-to. When in doubt
+  the mail stays at 3, the default, because 3 has the shorter response target:
+  an engineer can lower it, but a fault parked at 4 would miss its target.
+  Problem words used as an action asked about do not count ("停止する方法",
+  "一時停止", "シャットダウン", "how do I add an exception", "I cannot find
+  where to set X"); nor does "virus"/"ウイルス" alone, everyday vocabulary for
+  an anti-virus vendor; an infection, outbreak, detection or false positive does
+  (002 appendix 2).
 * A severity the customer *states* ("Severity: 2", "重要度：１", "[S1]",
   "【緊急】", "URGENT:") is returned as `requested_severity` only; the incident
   keeps 3/4 until an engineer assigns the final level (000 §5.2; 002 §3).
@@ -19,20 +24,21 @@ Decisions for the ambiguous forms (each has a test):
 
 * Priority is not severity: "P1", "Priority: 1", "優先度" and "緊急度" are not
   read as a requested severity (ITIL priority = impact × urgency; the programs
-  only define severity).
+  define only severity).
 * A bare "レベル1" / "Level 1" is not a request (log levels, policy levels...);
   "深刻度レベル1" and "Severity Level 1" are.
 * "S1".."S4" count only in the subject, and only as a tag: "[S1]", "【S1】" or
   "S1:" at the start (after Re:/Fw:/[tags]); never "S1000", "AWS S3", "(S3)".
 * Urgency words mean "the most urgent level", so they are recorded as a
-  requested 1 (Sophos calls level 1 緊急): in the subject "URGENT"/"CRITICAL" as
-  a leading tag ("URGENT:", "[Critical]", "... - URGENT" at the end; "URGENT"
-  may also lead without punctuation, "Critical update fails" may not), 至急
-  anywhere, 緊急 anywhere except compounds that are not a request (緊急時,
-  緊急度, 緊急性, 緊急パッチ, 緊急アップデート, 緊急メンテナンス, 緊急連絡先...).
-  In the body only the Japanese bracket tags 【緊急】/【至急】 and the label forms
-  ("深刻度：緊急", "Severity: Critical") count; free text such as "critical
-  section", "not urgent" or a pasted "[CRITICAL]" log line does not.
+  requested 1 (Sophos calls level 1 緊急) and the customer is asked to phone
+  (000 §5.1 note). In the subject: "URGENT"/"CRITICAL" as a tag ("URGENT:",
+  "[Critical]", "... - URGENT" at the end; "URGENT" may also lead without
+  punctuation, but "Critical update fails" is not a request), 至急 anywhere, and
+  緊急 anywhere except compounds that are not a request (緊急時, 緊急度, 緊急性,
+  緊急パッチ, 緊急アップデート, 緊急メンテナンス, 緊急連絡先...). In the body only
+  the Japanese bracket tags 【緊急】/【至急】 and the label forms ("深刻度：緊急",
+  "Severity: Critical") count; free text such as "critical section", "not
+  urgent" or a pasted "[CRITICAL]" log line does not.
 * Only 1–4 are requests. "Severity: 5", "Sev 0" or a range ("severity 1-4")
   state no severity and leave no cue: cues record text that influenced the
   assessment, and these did not.
@@ -43,10 +49,13 @@ Decisions for the ambiguous forms (each has a test):
   Message-----", "-----元のメッセージ-----", "On ... wrote:", "...書きました:")
   or signature delimiter ("-- "), without lines quoted with ">", and only its
   first 2,000 characters after that, so quoted history cannot set severity.
+  (An Outlook "From:/Sent:" header block is left to the parser's quote stripping.)
 
-All matching runs on NFKC-normalised text (full-width digits, colons, spaces
-and brackets become ASCII); `Cue.matched` holds the original text when the
-normalisation kept the length, else the normalised text.
+All matching runs on NFKC-normalised, lower-cased text (full-width digits,
+colons, spaces and brackets become ASCII). An English cue must follow a space,
+line break or opening bracket, so "errorが" counts but "設定でerrorが" does not.
+`Cue.matched` holds the text as the customer wrote it when normalisation kept
+the offsets, else the normalised text.
 """
 
 from __future__ import annotations
@@ -100,7 +109,8 @@ def _trie(alternatives: Iterable[str]) -> str:
     """
     groups: dict[str, list[str]] = {}
     for alternative in alternatives:
-        assert alternative[0] not in _REGEX_SPECIAL and alternative[1:2] not in ("?", "*", "+", "{")
+        if alternative[0] in _REGEX_SPECIAL or alternative[1:2] in ("?", "*", "+", "{"):
+            raise ValueError(f"cue alternative must start with a literal character: {alternative!r}")
         groups.setdefault(alternative[0], []).append(alternative[1:])
     parts = []
     for char, rests in groups.items():
@@ -122,9 +132,9 @@ _CUT_MARKERS = (
 )
 _CUT_LINE = re.compile(
     r"[ \t]*-{2,}[ \t]*(?:original message|元のメッセージ|返信元のメッセージ)[ \t]*-{2,}"
-    r"|[ \t]*on [^\n]{1,300} wrote:[ \t]*$"
-    r"|[^\n]{0,300}書きました[:：][ \t]*$"
-    r"|-- [ \t]*$",  # the signature delimiter (RFC 3676 §4.3)
+    r"|[ \t]*on [^\n]{1,300} wrote:[ \t]*\r?$"
+    r"|[^\n]{0,300}書きました[:：][ \t]*\r?$"
+    r"|-- [ \t]*\r?$",  # the signature delimiter (RFC 3676 §4.3)
     re.IGNORECASE | re.MULTILINE,
 )
 # Quoted lines (">" or full-width "＞"; RFC 3676 §4.5).
@@ -196,9 +206,12 @@ _CUE_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         *_each(("対応", "サポート"), "(?:して|され(?:て)?)(?:い)?(?:ます|る)(?:の|でしょう)?か"),
     )),
     (KIND_SEVERITY_4, "suggestion:ja", (
-        "要望", "機能追加", "機能改善", "改善提案", "機能提案", *_each(("追加して", "実装して", "改善して"), _WANT),
+        "要望", "機能追加", "機能改善", "改善提案", "機能提案",
+        *_each(("追加して", "実装して", "改善して"), _WANT),
     )),
-    (KIND_SEVERITY_4, "documentation:ja", ("ドキュメント", "マニュアル", "取扱説明書", "管理者ガイド", "ユーザーガイド")),
+    (KIND_SEVERITY_4, "documentation:ja", (
+        "ドキュメント", "マニュアル", "取扱説明書", "管理者ガイド", "ユーザーガイド",
+    )),
     (KIND_SEVERITY_4, "question:ja-deshouka", ("でしょうか" + _NOT_A_REQUEST,)),
     # Something is broken: any of these keeps the mail at 3 whatever the how-to cues say.
     (KIND_PROBLEM, "problem:en", (
@@ -216,10 +229,18 @@ _CUE_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             # Virus incidents (002 appendix 2) count as problems only as an infection, an outbreak,
             # a detection or a false positive: "virus" alone is everyday vocabulary for an
             # anti-virus vendor ("how do I run a virus scan?" is a how-to).
-            "abort(?:s|ed|ing)?", "time(?:d)? out", "timeouts?", "slow(?:ness|er)?", "root cause", "workarounds?",
-            "infect(?:ed|ion)", "outbreak", "false positives?", *_each(("was", "were", "been"), " detected"), "issues?",
+            "infect(?:ed|ion)", "outbreak", "false positives?", *_each(("was", "were", "been"), " detected"),
+            "abort(?:s|ed|ing)?", "time(?:d)? out", "timeouts?", "slow(?:ness|er)?", "root cause",
+            "workarounds?", "issues",
+            # "issue" alone is also a verb ("how do I issue a licence key?").
+            *_each(("an", "the", "this", "that", "same", "similar", "known", "following", "our"), " issue"),
         ),
         f" problems?{_E}(?<! no problem)(?<! no problems)",
+        # "VPN down", "mail server down." at the end of a clause, but not "shut down", "drop down"...
+        r" down(?=[ \t]*(?:[.!?,;:)\-]|$))" + "".join(
+            f"(?<! {verb} down)" for verb in ("shut", "scroll", "drop", "pull", "turn", "slow", "count", "step",
+                                              "break", "top", "upside", "calm", "cut", "roll", "wind")
+        ),
     )),
     (KIND_PROBLEM, "problem:ja", (
         "エラー", "障害", "不具合", "異常(?!なし|はあり|あり|は見られ)", "故障", "失敗", "クラッシュ",
@@ -343,12 +364,12 @@ class _Text:
         self.plain = plain
         self.words = words
         # Report what the customer wrote when NFKC and lower() kept the offsets aligned.
-        if len(original) + 1 == len(plain):
-            self._source = " " + original
-        elif len(normalised) + 1 == len(plain):
-            self._source = " " + normalised
-        else:
+        if len(plain) != len(normalised) + 1:
             self._source = plain
+        elif len(normalised) == len(original):
+            self._source = " " + original
+        else:
+            self._source = " " + normalised
 
     def found(self, start: int, end: int) -> str:
         return self._source[start:end]
@@ -384,8 +405,8 @@ class _Text:
             yield from self._labels(_LABEL_JA, "requested:juuyoudo-label")
         if self.where == SUBJECT:
             yield from (self._tag(m) for m in _SUBJECT_TAG.finditer(plain))
-            start = _SUBJECT_PREFIX.match(plain, 1).end()  # type: ignore[union-attr]
-            lead = _SUBJECT_LEAD.match(plain, start)
+            prefix = _SUBJECT_PREFIX.match(plain, 1)
+            lead = _SUBJECT_LEAD.match(plain, prefix.end() if prefix else 1)
             if lead is not None:
                 yield self._tag(lead)
         elif "緊急" in plain or "至急" in plain:

@@ -11,6 +11,7 @@ with `tempfile.mkdtemp()` under /tmp and opened to 0755, never under pytest's
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -24,11 +25,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pytest
 from imapclient import IMAPClient
 
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
 STARTUP_SECONDS = 15.0
+USER_POOL = 200
+USER_PASSWORD = "secret"
+PASSWORD_ENV = "SG_TEST_IMAP_PASSWORD"  # the [[imap]] password_env the helpers write
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,14 @@ class Dovecot:
         self.uid, self.gid, internal, login = _owner()
         (self.dir / "home").mkdir(mode=0o755)
         os.chown(self.dir / "home", self.uid, self.gid)
+        # Users are written before the start: Dovecot re-reads a changed passwd-file only now and
+        # then, so a user added while it runs may fail to log in for a moment. add_user() hands
+        # them out one by one.
+        self._pool = [f"u{uuid.uuid4().hex[:10]}" for _ in range(USER_POOL)]
         self.users_file = self.dir / "users"
-        self.users_file.write_text("", encoding="utf-8")
+        self.users_file.write_text("".join(
+            f"{name}:{{PLAIN}}{USER_PASSWORD}:{self.uid}:{self.gid}::{self.dir / 'home' / name}::\n"
+            for name in self._pool), encoding="utf-8")
         self.users_file.chmod(0o644)
         self.config = self.dir / "dovecot.conf"
         self.config.write_text(self._config(internal, login, idle_check_seconds), encoding="utf-8")
@@ -129,6 +141,7 @@ namespace inbox {{
         self._process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.config)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop() takes the sessions down too
         )
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
@@ -142,9 +155,16 @@ namespace inbox {{
         raise RuntimeError(f"dovecot did not start on port {self.port}; {self.log}:\n{log}")
 
     def stop(self) -> None:
-        """SIGKILL: instant, and the children exit by themselves (test-servers.md)."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGKILL)
+        """SIGKILL to the whole process group: instant, like a crash or a reboot of the server.
+
+        Killing only the master leaves logged-in imap processes serving their
+        connections (measured), so a client would never notice the outage.
+        """
+        if self._process is not None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self._process.wait(10)
         self._process = None
 
@@ -172,14 +192,21 @@ namespace inbox {{
 
     # -- users and mail --------------------------------------------------------------------------
 
-    def add_user(self, name: str | None = None, password: str = "secret") -> MailUser:
-        name = name or f"u{uuid.uuid4().hex[:10]}"
+    def add_user(self) -> MailUser:
+        """A fresh user with an empty mailbox (from the pool written at start-up)."""
+        if not self._pool:
+            raise RuntimeError(f"all {USER_POOL} test users of this Dovecot are taken")
+        name = self._pool.pop()
         home = self.dir / "home" / name
         home.mkdir(mode=0o700)
         os.chown(home, self.uid, self.gid)
-        with self.users_file.open("a", encoding="utf-8") as users:
-            users.write(f"{name}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{home}::\n")
-        return MailUser(name, password, home)
+        return MailUser(name, USER_PASSWORD, home)
+
+    def account(self, user: MailUser, **overrides: Any) -> dict[str, Any]:
+        """An [[imap]] settings entry for this server and user (password from PASSWORD_ENV)."""
+        return {"name": "support", "host": "127.0.0.1", "port": self.port, "security": "plain",
+                "user": user.name, "password_env": PASSWORD_ENV, "poll_interval": 0.2, "timeout": 10,
+                **overrides}
 
     @contextmanager
     def client(self, user: MailUser, mailbox: str | None = None) -> Iterator[IMAPClient]:
@@ -206,6 +233,12 @@ namespace inbox {{
                 reply = client.append(mailbox, raw, flags=flags)
                 uids.append(int(reply.split(b"]")[0].split()[-1]))
         return uids
+
+    def append_many(self, user: MailUser, mails: list[bytes], mailbox: str = "INBOX", chunk: int = 250) -> None:
+        """MULTIAPPEND (RFC 3502) in chunks: thousands of mails in a few seconds."""
+        with self.client(user) as client:
+            for start in range(0, len(mails), chunk):
+                client.multiappend(mailbox, mails[start:start + chunk])
 
     def uids(self, user: MailUser, mailbox: str = "INBOX") -> list[int]:
         with self.client(user) as client:
@@ -242,3 +275,49 @@ namespace inbox {{
             return 0
         text = self.log.read_text(errors="replace")
         return text.count("auth failed")
+
+
+# -- pytest fixtures: import them into a test module (`from tests.support.dovecot import dovecot, ...`) --
+
+
+def require_dovecot() -> None:
+    if DOVECOT is None:
+        pytest.skip("dovecot is not installed: `make test` installs Debian's dovecot-imapd")
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    """One Dovecot shared by a test module; each test gets its own user (mailbox) on it."""
+    require_dovecot()
+    server = Dovecot().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def private_dovecot() -> Iterator[Dovecot]:
+    """A Dovecot of the test's own, for tests that stop and start the server."""
+    require_dovecot()
+    server = Dovecot().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mail_user(dovecot: Dovecot) -> MailUser:
+    return dovecot.add_user()
+
+
+def settings_toml(data: dict[str, Any]) -> str:
+    """A settings mapping (as tests.conftest.settings_dict builds it) as a TOML file, for daemons run
+    as real subprocesses. JSON scalars and arrays are valid TOML values."""
+    lines = []
+    for section, body in data.items():
+        if body is None:
+            continue
+        tables = body if isinstance(body, list) else [body]
+        for table in tables:
+            lines.append(f"[[{section}]]" if isinstance(body, list) else f"[{section}]")
+            lines += [f"{key} = {json.dumps(value, ensure_ascii=False, default=str)}"
+                      for key, value in table.items() if value is not None]
+    return "\n".join(lines) + "\n"

@@ -244,14 +244,19 @@ def test_customer_marketing_mail_with_list_unsubscribe_is_ignored_as_bulk() -> N
 # --- 8. mailer daemons ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "from_addr", ["mailer-daemon@mx.customer.example", "MAILER-DAEMON@mx.customer.example", "postmaster@customer.example"]
-)
+DAEMONS = [
+    "MAILER-DAEMON@mx.customer.example",
+    "mailer-daemon@mx.customer.example",
+    "postmaster@customer.example",
+]
+
+
+@pytest.mark.parametrize("from_addr", DAEMONS)
 def test_mailer_daemon_or_postmaster_sender_is_ignored(from_addr: str) -> None:
     assert classify(make_mail(from_addr=from_addr)) == codes.MAILER_DAEMON
 
 
-@pytest.mark.parametrize("mail_from", ["MAILER-DAEMON", "MAILER-DAEMON@mx.customer.example", "postmaster@customer.example"])
+@pytest.mark.parametrize("mail_from", ["MAILER-DAEMON", *DAEMONS])
 def test_mailer_daemon_envelope_sender_is_ignored(mail_from: str) -> None:
     assert classify(make_mail(), make_envelope(mail_from)) == codes.MAILER_DAEMON
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.core import severity
 from gateway.core.model import Cue
 from gateway.core.severity import BODY_HEAD, assess_severity, body_head
 
@@ -124,6 +127,12 @@ def test_how_do_i_fix_this_crash_is_a_problem_not_a_how_to() -> None:
         "The console is not working. How can I reset it?",
         "Scans fail every night; is it possible to get a debug log?",
         "The agent can't connect. Is there a way to test the proxy?",
+        "定時スキャンが途中で終了します。原因と対処方法を教えてください。",
+        "ログに警告が出力される原因を教えてください。",
+        "回避策はありますか。",
+        "Is there a workaround? Scans are aborted after 20 minutes.",
+        "How can we find the root cause?",
+        "VPN down. How do I restart the tunnel?",
     ],
 )
 def test_how_to_wording_around_a_problem_stays_at_severity_3(text: str) -> None:
@@ -142,6 +151,11 @@ def test_how_to_wording_around_a_problem_stays_at_severity_3(text: str) -> None:
         "How do I set up failover between the two servers?",
         "How to configure the drop-down list of policies?",
         "I cannot find where to set the proxy. How do I do that?",
+        "How do I issue a new licence key?",
+        "How do I shut down the agent before patching?",
+        "How to add a drop down.",
+        "ウイルス定義ファイルの更新方法を教えてください。",
+        "No problem if it takes a while: how do I export the policy?",
     ],
 )
 def test_problem_words_used_for_an_ordinary_how_to_do_not_keep_it_at_3(text: str) -> None:
@@ -181,6 +195,11 @@ def test_text_after_a_reply_separator_or_signature_does_not_set_severity(separat
     body = f"ありがとうございます。\n{separator}\nSeverity: 1\nエラーが発生しています。\n"
     result = assess_severity("Re: 件", body)
     assert (result.requested_severity, result.cues) == (None, ())
+
+
+def test_reply_separator_with_crlf_line_ends_still_cuts_the_body() -> None:
+    body = "Thanks.\r\nOn Mon, Apr 1, 2024 Support wrote:\r\nSeverity: 1\r\n"
+    assert assess_severity("Re: x", body).requested_severity is None
 
 
 def test_only_the_first_2000_characters_of_the_body_are_read() -> None:
@@ -373,6 +392,16 @@ def test_repeated_cue_is_recorded_once() -> None:
     assert [c.matched for c in assess_severity("", body).cues] == ["エラー"]
 
 
+def test_english_cue_next_to_japanese_text_counts_after_a_space_or_line_break() -> None:
+    assert assess_severity("", "管理画面で error が出ます").cues[0].matched == "error"
+    assert assess_severity("", "管理画面で\nErrorが出ます").cues[0].matched == "Error"
+
+
+def test_cue_keeps_the_original_case_and_width() -> None:
+    result = assess_severity("", "ＨＯＷ　ＴＯ export the log?")
+    assert Cue("severity-4", "how-to:en", "ＨＯＷ　ＴＯ", "body") in result.cues
+
+
 # --- robustness ------------------------------------------------------------------------
 
 
@@ -392,3 +421,22 @@ def test_assess_severity_on_severity_like_text_stays_in_range(text: str) -> None
 
 def test_huge_digit_run_after_a_label_is_not_converted() -> None:
     assert assess_severity("Severity: " + "9" * 10_000, "").requested_severity is None
+
+
+_FRAGMENTS = st.sampled_from(
+    [" ", "\n", "how", " to", " do", " i", "is", " it", " possible", "error", " in", "no ", "problem",
+     "issue", "でしょうか", "いただけます", "停止", "一時", "する", "方法", "を", "教えて", "ください",
+     "ダウン", "シャット", "し", "でき", "ません", "か", "異常", "なし", "終了", "x", "s", "ed"]
+)
+
+
+@given(st.lists(_FRAGMENTS, max_size=30).map("".join))
+def test_merged_cue_patterns_match_like_the_plain_alternation(text: str) -> None:
+    # The speed-up in severity._trie must not change what is found, where, or by which rule.
+    for merged, marked in (
+        (severity._CUES_EN, [a for a in severity._MARKED if a[0] == " "]),
+        (severity._CUES_JA, [a for a in severity._MARKED if a[0] != " "]),
+    ):
+        plain = re.compile("|".join(marked))
+        spans = [(m.span(), m.lastgroup) for m in merged.finditer(text)]
+        assert spans == [(m.span(), m.lastgroup) for m in plain.finditer(text)]

@@ -1,0 +1,143 @@
+"""The work process: the processor and the sender, beside the process that answers SMTP.
+
+Python runs one thread at a time per process; parsing, deciding and writing
+incidents would otherwise take the CPU from the SMTP sessions and make senders
+wait for their 250. In its own process the work uses the machine's second core
+and the intake stays quick. The daemon starts, wakes, drains and restarts it
+(gateway.daemon); it ignores SIGINT/SIGTERM and stops when told to or when its
+parent is gone, so nothing is left half-done by a signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.app import App, build_app
+from gateway.clock import Clock, SystemClock
+from gateway.processor import process_pending
+from gateway.sender import RetryPolicy, next_due, send_due
+from gateway.settings import settings_from_dict
+from gateway.transports import Transport
+from store.db import make_engine, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 1.0
+DRAIN_ROUNDS = 1000
+ERROR_PAUSE_SECONDS = 2.0
+T = TypeVar("T")
+
+
+class Flag(Protocol):
+    """multiprocessing.Event, as far as the loop uses it."""
+
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+@dataclass
+class WorkLoop:
+    """Process received mail and send due mail until stopped; testable with plain objects.
+
+    Sending runs in its own thread: it waits on the relay and on fsync, and the
+    processor should not wait with it.
+    """
+
+    app: App
+    readers: sessionmaker[Session]
+    writers: sessionmaker[Session]
+    transport: Transport
+    policy: RetryPolicy
+    clock: Clock
+
+    def __post_init__(self) -> None:
+        self._send_wake = threading.Event()
+        self._processing_done = threading.Event()
+
+    def process_step(self) -> int:
+        done = process_pending(self.app, self.readers, self.clock, self.app.settings.gateway.process_batch,
+                               self.writers)
+        if done:
+            self._send_wake.set()
+        return done
+
+    def send_step(self) -> int:
+        return send_due(self.writers, self.transport, self.clock, self.policy)
+
+    def idle_seconds(self) -> float:
+        due = next_due(self.readers)
+        if due is None:
+            return IDLE_SECONDS
+        return max(0.01, min((due - self.clock.now()).total_seconds(), IDLE_SECONDS))
+
+    def run(self, wake: Flag, stop: Flag, parent_pid: int | None = None) -> None:
+        sender = threading.Thread(target=self._send_loop, name="sender")
+        sender.start()
+        try:
+            self._process_loop(wake, stop, parent_pid)
+        finally:
+            self._processing_done.set()
+            self._send_wake.set()
+            sender.join()
+
+    def _process_loop(self, wake: Flag, stop: Flag, parent_pid: int | None) -> None:
+        while not stop.is_set():
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.error("the daemon is gone; the work process stops")
+                return
+            if _guarded("processing", self.process_step) == 0:
+                wake.wait(IDLE_SECONDS)
+                wake.clear()
+        for _ in range(DRAIN_ROUNDS):  # what was received before the stop is processed
+            if _guarded("processing", self.process_step) <= 0:
+                return
+
+    def _send_loop(self) -> None:
+        while not self._processing_done.is_set():
+            if _guarded("sending", self.send_step) == 0:
+                self._send_wake.wait(_guarded("sending", self.idle_seconds, IDLE_SECONDS))
+                self._send_wake.clear()
+        for _ in range(DRAIN_ROUNDS):  # what is due now is tried once more
+            if _guarded("sending", self.send_step) <= 0:
+                return
+
+
+def _guarded(what: str, step: Callable[[], T], failed: T | int = -1) -> T | int:
+    """Run one step; on an error (the store is down, say) log it, pause, and report `failed`."""
+    try:
+        return step()
+    except Exception:  # noqa: BLE001 - keep the work process alive; the next step retries
+        log.exception("%s step failed; retrying", what)
+        time.sleep(ERROR_PAUSE_SECONDS)
+        return failed
+
+
+def worker_main(settings_data: dict[str, Any], wake: Flag, stop: Flag, parent_pid: int, log_level: int) -> None:
+    """Entry point of the work process (multiprocessing, spawn)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s")
+    from gateway.daemon import make_transport, retry_policy  # the daemon module imports this one
+
+    settings = settings_from_dict(settings_data)
+    url, synchronous = settings.database_url, settings.database.sqlite_synchronous
+    readers = make_engine(url, sqlite_synchronous=synchronous)
+    writers = make_engine(url, sqlite_synchronous=synchronous, immediate=True)
+    try:
+        loop = WorkLoop(build_app(settings), make_sessionmaker(readers), make_sessionmaker(writers),
+                        make_transport(settings), retry_policy(settings), SystemClock())
+        loop.run(wake, stop, parent_pid)
+    finally:
+        readers.dispose()
+        writers.dispose()
