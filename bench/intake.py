@@ -73,10 +73,11 @@ def sample_mail(index: int) -> bytes:
 
 
 class Daemon:
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, max_message_size: int = 30 * 1024 * 1024) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="sg-bench-"))
         self.config = self.dir / "gateway.toml"
-        self.config.write_text(config_text(self.dir / "var", db_url), encoding="utf-8")
+        self.config.write_text(config_text(self.dir / "var", db_url).replace(
+            "port = 0", f"port = 0\nmax_message_size = {max_message_size}"), encoding="utf-8")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "--log-level", "WARNING", "--config", str(self.config), "run"],
             stdout=subprocess.PIPE, text=True, cwd=ROOT,
@@ -247,6 +248,45 @@ def run_memory(name: str, db_url: str, size: int) -> None:
           f"({result['rss_growth'] / result['size']:.2f}x)")
 
 
+def peak_rss(pid: int) -> int:
+    """VmHWM of a process: its peak resident memory so far, in bytes."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def work_pid(daemon_pid: int) -> int | None:
+    children = subprocess.run(["pgrep", "-P", str(daemon_pid)], capture_output=True, text=True).stdout.split()
+    for child in children:
+        with open(f"/proc/{child}/cmdline", "rb") as handle:
+            command = handle.read()
+        if b"multiprocessing.spawn" in command and b"resource_tracker" not in command:
+            return int(child)
+    return None
+
+
+def run_smtp_memory(name: str, db_url: str, size: int) -> None:
+    """One big mail through the real daemon: peak RSS growth of the intake and of the work process."""
+    daemon = Daemon(db_url, max_message_size=size * 2)
+    try:
+        time.sleep(1.0)
+        worker = work_pid(daemon.process.pid)
+        before = peak_rss(daemon.process.pid), peak_rss(worker) if worker else 0
+        raw = big_mail(size)
+        with smtplib.SMTP("127.0.0.1", daemon.port, timeout=120) as client:
+            client.sendmail(CONTACTS[0], [SUPPORT], raw)
+        wait_outbox(db_url, 1, sent=False)
+        after = peak_rss(daemon.process.pid), peak_rss(worker) if worker else 0
+        mb = len(raw) / 1e6
+        print(f"{name}: one {mb:.1f} MB mail over SMTP: intake process peak RSS +{(after[0] - before[0]) / 1e6:.1f} MB "
+              f"({(after[0] - before[0]) / len(raw):.2f}x), work process +{(after[1] - before[1]) / 1e6:.1f} MB "
+              f"({(after[1] - before[1]) / len(raw):.2f}x)")
+    finally:
+        daemon.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
@@ -273,6 +313,7 @@ def main() -> None:
         run_database(name, url(), args.mails, args.connections, args.rate, args.rated_mails)
         if not args.skip_memory:
             run_memory(name, url(), args.size)
+            run_smtp_memory(name, url(), args.size)
 
 
 if __name__ == "__main__":

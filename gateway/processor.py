@@ -39,7 +39,7 @@ from gateway.directory import customer_for_contact
 from gateway.effects import INCIDENT_COUNTER, Outcome, apply, opens_incident, plan
 from parsers import ParsedMail, UnparseableMail, parse_mail
 from store.inbound import InboundMessage
-from store.sql import reserve_values
+from store.sql import fetch_raw, reserve_values
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +115,13 @@ def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int]) -> li
     directory: dict[str, CustomerRef | None] = {}
     with readers() as session:
         rows = session.execute(
-            select(InboundMessage.id, InboundMessage.raw, InboundMessage.mail_from, InboundMessage.rcpt_tos)
+            select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos)
             .where(InboundMessage.id.in_(ids))
             .order_by(InboundMessage.id)
         ).all()
-        return [_prepare(session, app, *row, directory) for row in rows]
+        raws = fetch_raw(session, InboundMessage.__table__, ids)
+        return [_prepare(session, app, inbound_id, raws.pop(inbound_id), mail_from, rcpt_tos, directory)
+                for inbound_id, mail_from, rcpt_tos in rows]
 
 
 def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from: str, rcpt_tos: list[str],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,3 +41,21 @@ def reserve_values(session: Session, name: str, count: int) -> int:
         connection.execute(Counter.__table__.insert().values(name=name, value=count))
         return count
     return value
+
+
+def fetch_raw(session: Session, table: Table, ids: list[int]) -> dict[int, bytes]:
+    """`id → raw` for rows of `table`, without doubling big mails in memory.
+
+    PostgreSQL sends bytea as hex text unless asked for binary results: a 27 MB
+    mail would arrive as 54 MB of hex and then be decoded. psycopg's binary
+    cursor gets the bytes as they are.
+    """
+    if not ids:
+        return {}
+    if session.get_bind().dialect.name != "postgresql":
+        rows = session.execute(select(table.c.id, table.c.raw).where(table.c.id.in_(ids)))
+        return {row_id: raw for row_id, raw in rows}
+    driver = session.connection().connection.driver_connection
+    with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+        cursor.execute(f"SELECT id, raw FROM {table.name} WHERE id = ANY(%s)", [ids])
+        return {row_id: bytes(raw) for row_id, raw in cursor}

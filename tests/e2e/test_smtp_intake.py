@@ -114,3 +114,52 @@ def test_mail_left_received_by_a_crash_is_processed_at_start_up(
         assert len(relay_sink.wait_for(1)) == 1
     finally:
         running.stop()
+
+
+def _work_processes(daemon_pid: int) -> list[int]:
+    import subprocess as sp
+
+    children = sp.run(["pgrep", "-P", str(daemon_pid)], capture_output=True, text=True).stdout.split()
+    found = []
+    for child in children:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as handle:
+                command = handle.read()
+        except FileNotFoundError:  # exited meanwhile
+            continue
+        if b"multiprocessing.spawn" in command and b"resource_tracker" not in command:
+            found.append(int(child))
+    return found
+
+
+def test_a_killed_work_process_is_restarted_and_mail_still_gets_its_ack(
+        daemon: RunningDaemon, relay_sink: RelaySink) -> None:
+    import os
+    import signal
+    import time
+
+    [worker] = _work_processes(os.getpid())
+    os.kill(worker, signal.SIGKILL)
+    with _client(daemon) as client:  # accepted while no work process runs: kept, not lost
+        client.sendmail("alice@example.test", [SUPPORT], customer_mail())
+    assert len(relay_sink.wait_for(1, timeout=15)) == 1
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _work_processes(os.getpid()) in ([], [worker]):
+        time.sleep(0.05)
+    assert _work_processes(os.getpid()) not in ([], [worker])
+
+
+def test_inline_mode_runs_the_work_on_the_daemons_own_loop(
+        make_settings, relay_sink: RelaySink) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    settings = make_settings(gateway={"work_process": False},
+                             relay={"host": "127.0.0.1", "port": relay_sink.port, "timeout": 5})
+    running = RunningDaemon(settings).start()
+    try:
+        assert _work_processes(os.getpid()) == []
+        with _client(running) as client:
+            client.sendmail("alice@example.test", [SUPPORT], customer_mail())
+        assert len(relay_sink.wait_for(1)) == 1
+    finally:
+        running.stop()
