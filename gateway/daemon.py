@@ -25,6 +25,7 @@ from gateway.app import App, build_app
 from gateway.clock import Clock, SystemClock
 from gateway.database import Database
 from gateway.directory import sync_customers
+from gateway.doorbell import Doorbell
 from gateway.intake_imap import imap_credentials, serve_imap
 from gateway.intake_smtp import IntakeHandler, make_smtp_factory
 from gateway.processor import process_pending
@@ -56,7 +57,7 @@ def make_transport(settings: Settings) -> Transport:
     return SmtpRelayTransport(RelayConfig(
         host=relay.host, port=relay.port, starttls=relay.starttls, tls=relay.tls,
         username=relay.username, password=relay.password(), timeout=relay.timeout,
-        local_hostname=settings.smtp.hostname,
+        local_hostname=settings.smtp.hostname, ca_file=str(relay.ca_file) if relay.ca_file else None,
     ))
 
 
@@ -213,10 +214,10 @@ class _WorkProcess(_Work):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.context = multiprocessing.get_context("spawn")
-        self.wake_flag = self.context.Event()
+        self.doorbell = Doorbell()
 
     def wake(self) -> None:
-        self.wake_flag.set()
+        self.doorbell.ring()
 
     async def run(self, stop: asyncio.Event) -> None:
         from gateway.worker import worker_main
@@ -226,7 +227,7 @@ class _WorkProcess(_Work):
             stop_flag = self.context.Event()
             process = self.context.Process(
                 target=worker_main, name="support-gateway-work",
-                args=(data, self.wake_flag, stop_flag, os.getpid(), logging.getLogger().getEffectiveLevel()),
+                args=(data, self.doorbell.receiver, stop_flag, os.getpid(), logging.getLogger().getEffectiveLevel()),
             )
             process.start()
             log.info("work process %s started", process.pid)
@@ -235,8 +236,9 @@ class _WorkProcess(_Work):
             await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if stopping.done():
                 stop_flag.set()
-                self.wake_flag.set()
+                self.doorbell.ring()
                 await self._join(process, exited)
+                self.doorbell.close()
                 return
             stopping.cancel()
             log.error("work process %s exited with %s; restarting", process.pid, process.exitcode)

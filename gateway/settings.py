@@ -48,6 +48,9 @@ class GatewaySection(_Section):
     process_batch: int = Field(default=100, ge=1, le=10_000)
     # Process and send in a separate work process (the second core); false = on the daemon's loop.
     work_process: bool = True
+    # Answer mail from an unknown address of a known customer's domain with a polite note saying
+    # who may open incidents (the mail is held for an operator either way; issue 4).
+    held_reply: bool = True
 
     @field_validator("support_addresses")
     @classmethod
@@ -109,6 +112,7 @@ class RelaySection(_WithSecret):
     port: int = Field(default=25, ge=1, le=65535)
     starttls: bool = False
     tls: bool = False  # implicit TLS (port 465)
+    ca_file: Path | None = None  # trust this CA (a private relay); the system store otherwise
     username: str | None = None
     timeout: float = Field(default=30.0, gt=0)
 
@@ -143,6 +147,49 @@ class ImapSection(_WithSecret):
         return self.port or (993 if self.security == "tls" else 143)
 
 
+class EngineersSection(_Section):
+    """The vendor side (issue 4): only mail from these addresses or domains is an engineer's.
+
+    `queue_address` receives a notification of every new incident and every
+    customer reply; engineers answer it from their own mail client.
+    """
+
+    addresses: list[Address] = []
+    domains: list[str] = []
+    queue_address: Address | None = None
+    locale: Literal["ja", "en"] = "ja"  # of notifications and command errors
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        return [_address(v) for v in values]
+
+    @field_validator("queue_address")
+    @classmethod
+    def _queue(cls, value: str | None) -> str | None:
+        return None if value is None else _address(value)
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        return [v.lower().lstrip("@") for v in values]
+
+    def is_engineer(self, address: str) -> bool:
+        address = address.lower()
+        return address in self.addresses or address.rpartition("@")[2] in self.domains
+
+
+class TokensSection(_Section):
+    """The secret behind reply tokens (gateway.core.tokens): an environment variable or a file.
+
+    Without either, a random secret is created once in `data_dir/reply-token.key`.
+    Changing the secret invalidates every token already sent.
+    """
+
+    secret_env: str | None = None
+    secret_file: Path | None = None
+
+
 class CustomerSection(_Section):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = Field(min_length=1, max_length=200)
@@ -170,6 +217,8 @@ class Settings(_Section):
     outbound: OutboundSection = OutboundSection()
     relay: RelaySection | None = None
     imap: list[ImapSection] = []
+    engineers: EngineersSection = EngineersSection()
+    tokens: TokensSection = TokensSection()
     customers: list[CustomerSection] = []
 
     @model_validator(mode="after")
@@ -191,6 +240,11 @@ class Settings(_Section):
                         f"customers[{index}].contacts: {address} is already a contact of {owners[address]!r}"
                     )
                 owners[address] = customer.key
+        for address in [*self.engineers.addresses, self.engineers.queue_address]:
+            if address in owners:
+                raise ValueError(f"engineers: {address} is a contact of customer {owners[address]!r}")
+        if self.engineers.queue_address in self.gateway.support_addresses:
+            raise ValueError("engineers.queue_address: must not be a support address (notifications would loop)")
         return self
 
     @property

@@ -82,6 +82,7 @@ class RelayConfig:
     password: str | None = None
     timeout: float = 30.0
     local_hostname: str | None = None
+    ca_file: str | None = None
 
 
 class SmtpRelayTransport:
@@ -119,7 +120,8 @@ class SmtpRelayTransport:
     def _connect(self) -> smtplib.SMTP:
         """Connect, with a few quick retries for a relay that is restarting (tenacity)."""
         config = self.config
-        context = ssl.create_default_context()
+        # Certificates are always verified; a private relay's CA can be given as ca_file.
+        context = ssl.create_default_context(cafile=config.ca_file)
         client: smtplib.SMTP
         if config.tls:
             client = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,

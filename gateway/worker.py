@@ -17,11 +17,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.app import App, build_app
+from gateway.doorbell import Listener
 from gateway.clock import Clock, SystemClock
 from gateway.processor import process_pending
 from gateway.sender import RetryPolicy, next_due, send_due
@@ -37,13 +39,17 @@ ERROR_PAUSE_SECONDS = 2.0
 T = TypeVar("T")
 
 
-class Flag(Protocol):
-    """multiprocessing.Event, as far as the loop uses it."""
+class Wake(Protocol):
+    """What wakes the idle loop: a doorbell Listener (or a threading.Event in tests)."""
 
-    def set(self) -> None: ...
     def clear(self) -> None: ...
-    def is_set(self) -> bool: ...
     def wait(self, timeout: float | None = None) -> bool: ...
+
+
+class Stop(Protocol):
+    """What tells the loop to drain and return: a multiprocessing.Event."""
+
+    def is_set(self) -> bool: ...
 
 
 @dataclass
@@ -81,7 +87,7 @@ class WorkLoop:
             return IDLE_SECONDS
         return max(0.01, min((due - self.clock.now()).total_seconds(), IDLE_SECONDS))
 
-    def run(self, wake: Flag, stop: Flag, parent_pid: int | None = None) -> None:
+    def run(self, wake: Wake, stop: Stop, parent_pid: int | None = None) -> None:
         sender = threading.Thread(target=self._send_loop, name="sender")
         sender.start()
         try:
@@ -91,7 +97,7 @@ class WorkLoop:
             self._send_wake.set()
             sender.join()
 
-    def _process_loop(self, wake: Flag, stop: Flag, parent_pid: int | None) -> None:
+    def _process_loop(self, wake: Wake, stop: Stop, parent_pid: int | None) -> None:
         while not stop.is_set():
             if parent_pid is not None and os.getppid() != parent_pid:
                 log.error("the daemon is gone; the work process stops")
@@ -123,7 +129,8 @@ def _guarded(what: str, step: Callable[[], T], failed: T | int = -1) -> T | int:
         return failed
 
 
-def worker_main(settings_data: dict[str, Any], wake: Flag, stop: Flag, parent_pid: int, log_level: int) -> None:
+def worker_main(settings_data: dict[str, Any], doorbell: Connection, stop: Stop, parent_pid: int,
+                log_level: int) -> None:
     """Entry point of the work process (multiprocessing, spawn)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -137,7 +144,7 @@ def worker_main(settings_data: dict[str, Any], wake: Flag, stop: Flag, parent_pi
     try:
         loop = WorkLoop(build_app(settings), make_sessionmaker(readers), make_sessionmaker(writers),
                         make_transport(settings), retry_policy(settings), SystemClock())
-        loop.run(wake, stop, parent_pid)
+        loop.run(Listener(doorbell), stop, parent_pid)
     finally:
         readers.dispose()
         writers.dispose()

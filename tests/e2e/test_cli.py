@@ -134,3 +134,27 @@ def test_incidents_list_and_show_print_what_the_daemon_did(
     shown = capsys.readouterr().out
     assert "opened" in shown and "alice@example.test" in shown and "ack" in shown
     assert main(["--config", str(config), "incidents", "show", "INC-000099"]) == 1
+
+
+def test_run_tells_systemd_ready_and_stopping(tmp_path: Path, sqlite_url: str) -> None:
+    import socket as socketlib
+
+    config = _write_config(tmp_path, sqlite_url, smtp={"port": 0})
+    notify_path = tmp_path / "notify.sock"
+    with socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_DGRAM) as listener:
+        listener.bind(str(notify_path))
+        listener.settimeout(30)
+        with subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "--config", str(config), "run"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+            env={**os.environ, "NOTIFY_SOCKET": str(notify_path),
+                 "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        ) as process:
+            try:
+                assert listener.recv(100) == b"READY=1"
+                process.send_signal(signal.SIGTERM)
+                assert listener.recv(100) == b"STOPPING=1"
+                assert process.wait(timeout=20) == 0
+            finally:
+                if process.poll() is None:
+                    process.kill()

@@ -163,3 +163,16 @@ def test_inline_mode_runs_the_work_on_the_daemons_own_loop(
         assert len(relay_sink.wait_for(1)) == 1
     finally:
         running.stop()
+
+
+def test_relay_answering_421_then_250_delivers_the_ack_exactly_once(
+        daemon: RunningDaemon, relay_sink: RelaySink) -> None:
+    import time
+
+    relay_sink.fail_next("421 4.3.2 Service shutting down")
+    with _client(daemon) as client:
+        client.sendmail("alice@example.test", [SUPPORT], customer_mail())
+    [ack] = relay_sink.wait_for(1, timeout=10)  # retried after the backoff stored in the row
+    time.sleep(0.5)
+    assert len(relay_sink.messages) == 1
+    assert ack.message["Subject"].startswith("[INC-000001]")

@@ -7,6 +7,8 @@ gateway, not part of it.
 from __future__ import annotations
 
 import socket
+import ssl
+from typing import Any
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 def free_port() -> int:
@@ -40,14 +42,37 @@ class _Script:
 
 
 class RelaySink:
-    """Records every message; `fail_next("421 ...", times=n)` makes the next DATA answers fail."""
+    """Records every message; `fail_next("421 ...", times=n)` makes the next DATA answers fail.
 
-    def __init__(self) -> None:
+    With `tls_context` and `credentials` it behaves like a submission relay:
+    STARTTLS required, then AUTH required.
+    """
+
+    def __init__(self, *, tls_context: ssl.SSLContext | None = None,
+                 credentials: tuple[str, str] | None = None) -> None:
         self.messages: list[Received] = []
+        self.logins: list[str] = []
         self._script = _Script()
         self._lock = threading.Lock()
+        self.credentials = credentials
+        options: dict[str, Any] = {}
+        if tls_context is not None:
+            options.update(tls_context=tls_context, require_starttls=True)
+        if credentials is not None:
+            options.update(authenticator=self._authenticate, auth_required=True,
+                           auth_require_tls=tls_context is not None)
         # Controller probes its own port when starting, so port 0 cannot be used: pick a free one.
-        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port(), **options)
+
+    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        assert self.credentials is not None
+        login = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else ""
+        password = auth_data.password.decode() if isinstance(auth_data, LoginPassword) else ""
+        ok = (login, password) == self.credentials
+        if ok:
+            self.logins.append(login)
+        return AuthResult(success=ok, handled=False)
 
     def start(self) -> RelaySink:
         self.controller.start()
