@@ -54,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    app = build_app(settings)
+    app = build_app(settings, create_secret=False)
     if settings.relay is not None:
         settings.relay.password()  # a missing secret is a config error too
     print(f"{_config_path(args)}: OK — {len(settings.customers)} customer(s), "
@@ -122,7 +122,7 @@ def cmd_inbound(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from gateway.inspect_mail import describe, directory_from_settings, inspect_file
 
-    app = build_app(_settings(args))
+    app = build_app(_settings(args), create_secret=False)
     directory = directory_from_settings(app)
     failures = 0
     for name in args.files:
@@ -189,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="IMAP mailboxes: last successful poll, last error, counts")
     status.add_argument("--json", action="store_true", help="one JSON object per line per mailbox")
     status.set_defaults(func=cmd_status)
+
+    from gateway import customers_cli
+
+    customers_cli.register(commands, _config_path)
 
     inspect = commands.add_parser("inspect", help="show what the gateway would make of mail files")
     inspect.add_argument("files", nargs="+")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
 from gateway.settings import Settings
+from store.checkpoints import ImapMailboxHealth
 from store.customers import Customer
 from store.db import make_engine, make_sessionmaker
 from store.inbound import InboundMessage
@@ -163,3 +165,56 @@ def retry_inbound(sessions: sessionmaker[Session], inbound_id: int) -> bool:
             return False
         row.state, row.reason, row.detail, row.processed_at = codes.RECEIVED, None, None, None
         return True
+
+
+# -- IMAP mailbox health (issue 3): `support-gateway status` -------------------------------------
+
+
+def imap_status(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> list[dict[str, Any]]:
+    """Per mailbox: last successful poll, last error, counts; configured accounts first, never-polled included.
+
+    `stale` is set when the last good poll is older than three poll intervals (plus a minute): a stuck poller.
+    """
+    with sessions() as session:
+        rows = {(r.account, r.mailbox): r for r in session.scalars(select(ImapMailboxHealth))}
+    result = []
+    for account in settings.imap:
+        row = rows.pop((account.name, account.mailbox), None)
+        limit = 3 * account.poll_interval + 60
+        stale = row is None or row.last_success_at is None or (now - row.last_success_at).total_seconds() > limit
+        result.append(_imap_summary(account.name, account.mailbox, row, configured=True, stale=stale))
+    for (name, mailbox), row in sorted(rows.items()):
+        result.append(_imap_summary(name, mailbox, row, configured=False, stale=False))
+    return result
+
+
+def _imap_summary(account: str, mailbox: str, row: ImapMailboxHealth | None, *, configured: bool,
+                  stale: bool) -> dict[str, Any]:
+    def at(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "account": account, "mailbox": mailbox, "configured": configured, "stale": stale,
+        "last_success_at": at(row.last_success_at) if row else None,
+        "last_poll_at": at(row.last_poll_at) if row else None,
+        "last_error": row.last_error if row else None, "last_error_at": at(row.last_error_at) if row else None,
+        "consecutive_failures": row.consecutive_failures if row else 0,
+        "uidvalidity": row.uidvalidity if row else None,
+        "imported": row.imported if row else 0, "duplicates": row.duplicates if row else 0,
+        "quarantined": row.quarantined if row else 0, "unreadable": row.unreadable if row else 0,
+    }
+
+
+def format_imap_status(row: dict[str, Any]) -> str:
+    state = "STALE" if row["stale"] else "ok"
+    if not row["configured"]:
+        state = "not configured any more"
+    lines = [
+        f"imap {row['account']} {row['mailbox']}: {state}",
+        f"  last successful poll: {row['last_success_at'] or 'never'}",
+        f"  last error:           " + (f"{row['last_error_at']}  {row['last_error']}" if row["last_error"] else "none")
+        + (f" ({row['consecutive_failures']} failure(s) in a row)" if row["consecutive_failures"] else ""),
+        f"  imported {row['imported']}, duplicates {row['duplicates']}, quarantined {row['quarantined']}, "
+        f"unreadable {row['unreadable']}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""The one named test seam: crash the process at a named point, as a power cut or `kill -9` would.
+
+Exactly-once claims ("committed before moved") are only believable if a test can
+kill the real daemon between the two steps. Set SUPPORT_GATEWAY_CRASH_AT to a
+point's name and the process SIGKILLs itself when it gets there: no cleanup, no
+`finally`, no flushed buffers — the database and the IMAP server see exactly
+what they would after a crash. Unset (always, in production) it costs one
+environment look-up.
+
+Points: "imap-after-commit" — the IMAP ledger rows of a batch are committed and
+the messages are not yet moved or flagged (gateway/imap_poll.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+CRASH_ENV = "SUPPORT_GATEWAY_CRASH_AT"
+
+log = logging.getLogger(__name__)
+
+
+def crash_point(name: str) -> None:
+    """SIGKILL this process if SUPPORT_GATEWAY_CRASH_AT names this point."""
+    if os.environ.get(CRASH_ENV) != name:
+        return
+    log.critical("crash point %r reached: SIGKILL (%s is set)", name, CRASH_ENV)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,199 @@
+"""IMAP intake: one poller per [[imap]] account, each on its own worker thread with its own connection.
+
+The thread owns the connection (imapclient is not thread-safe) and loops:
+poll the mailbox (gateway/imap_poll.py), then wait for mail — IDLE (RFC 2177)
+where the server has it and the account allows it, else sleep poll_interval —
+and poll again. Database work is handed to the daemon's database workers, so
+SQLite keeps its single writer.
+
+Failures never end the thread. Network trouble and server errors mean
+reconnect with exponential back-off (tenacity); a refused login means one
+clear ERROR line and a long back-off, since retrying a wrong password quickly
+only gets the account locked. Every failure and every good poll is written to
+the mailbox's health row, which `support-gateway status` shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from tenacity import RetryCallState, Retrying, retry_if_not_exception_type, wait_exponential_jitter
+
+from gateway.clock import Clock
+from gateway.database import Database
+from gateway.imap_conn import ImapAuthError, ImapConnection
+from gateway.imap_ledger import record_failure
+from gateway.imap_poll import PollContext, PollStats, SubmitDb, poll_mailbox, run_here
+from gateway.settings import ImapSection, Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+IDLE_RENEW_SECONDS = 28 * 60  # RFC 2177 §3: re-issue IDLE at least every 29 minutes
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first: float = 1.0  # first reconnect delay after a network error; doubles up to `max`
+    max: float = 300.0
+    auth: float = 900.0  # after a refused login: a person has to fix the password first
+
+
+class _Stopped(Exception):
+    """The daemon is stopping: leave the retry loop."""
+
+
+class ImapPoller:
+    """Polls one account's mailbox until `stop` is set. run() is the thread body; poll_once() is for tests."""
+
+    def __init__(self, account: ImapSection, password: str, sessions: sessionmaker[Session], clock: Clock, *,
+                 max_size: int, submit_db: SubmitDb = run_here, on_batch: Callable[[], None] = lambda: None,
+                 stop: threading.Event | None = None, backoff: Backoff = Backoff()) -> None:
+        self.account, self._password, self.backoff = account, password, backoff
+        self.stop = stop or threading.Event()
+        self.ctx = PollContext(account, sessions, submit_db, clock, max_size, on_batch, self.stop)
+        self._conn: ImapConnection | None = None
+        self._network_wait = wait_exponential_jitter(initial=backoff.first, max=backoff.max, jitter=backoff.first)
+
+    # -- one poll (tests, tools) -----------------------------------------------------------------
+
+    def poll_once(self) -> PollStats:
+        """Connect if needed and import what is waiting; a failure drops the connection and is raised."""
+        try:
+            if self._conn is None:
+                self._conn = self._connect()
+            return poll_mailbox(self._conn, self.ctx)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    # -- the thread body -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Poll, wait for mail, poll again; reconnect with back-off; return once `stop` is set."""
+        log.info("imap[%s]: polling %r at %s:%s as %s (%s mode)", self.account.name, self.account.mailbox,
+                 self.account.host, self.account.effective_port, self.account.user, self.account.mode)
+        while not self.stop.is_set():
+            try:
+                self._retrying()(self._start)
+                self._session()
+            except _Stopped:
+                break
+            except Exception as exc:  # noqa: BLE001 - the connection broke after a good start
+                self._note_failure(exc, None)
+            finally:
+                self.close()
+        log.info("imap[%s]: stopped", self.account.name)
+
+    def _retrying(self) -> Retrying:
+        return Retrying(retry=retry_if_not_exception_type(_Stopped), wait=self._wait, sleep=self._sleep,
+                        before_sleep=self._before_sleep, reraise=True)
+
+    def _start(self) -> None:
+        self._conn = self._connect()
+        self._drain()
+
+    def _session(self) -> None:
+        while not self.stop.is_set():
+            self._wait_for_mail()
+            if self.stop.is_set():
+                return
+            self._drain()
+
+    def _drain(self) -> None:
+        """Poll until a poll finds nothing more to do (mail may arrive while we work)."""
+        while not self.stop.is_set():
+            assert self._conn is not None
+            if poll_mailbox(self._conn, self.ctx).progress == 0:
+                return
+
+    def _wait_for_mail(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        if self.account.idle and conn.has("IDLE"):
+            # Also bounded by poll_interval: a cheap safety net for a notification the server missed.
+            conn.idle(self.stop, min(self.account.poll_interval, IDLE_RENEW_SECONDS))
+        else:
+            self.stop.wait(self.account.poll_interval)
+
+    def _connect(self) -> ImapConnection:
+        conn = ImapConnection(self.account, self._password)
+        conn.open()
+        return conn
+
+    # -- back-off --------------------------------------------------------------------------------
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        return self.backoff.auth if isinstance(error, ImapAuthError) else float(self._network_wait(state))
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stop.wait(seconds):
+            raise _Stopped
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        self.close()
+        error = state.outcome.exception() if state.outcome else None
+        self._note_failure(error, state.next_action.sleep if state.next_action else None)
+
+    def _note_failure(self, error: BaseException | None, retry_in: float | None) -> None:
+        account = self.account
+        when = f"; next attempt in {retry_in:.0f} s" if retry_in is not None else "; reconnecting"
+        if isinstance(error, ImapAuthError):
+            text = f"authentication failed for {account.user} at {account.host}:{account.effective_port}: {error}"
+            log.error("imap[%s]: %s (check the password)%s", account.name, text, when)
+        else:
+            text = f"{type(error).__name__}: {error}"
+            log.warning("imap[%s]: %s%s", account.name, text, when)
+        try:
+            self.ctx.run_db(record_failure, self.ctx.sessions, account.name, account.mailbox, text,
+                            self.ctx.clock.now())
+        except Exception:  # noqa: BLE001 - the store may be the trouble; the log line above stands
+            log.exception("imap[%s]: could not record the failure in the health row", account.name)
+
+
+# -- the daemon's side -------------------------------------------------------------------------------
+
+
+def imap_credentials(settings: Settings) -> list[tuple[ImapSection, str]]:
+    """Each [[imap]] account with its password, read now so a missing secret stops the start-up."""
+    found = []
+    for index, account in enumerate(settings.imap):
+        password = account.password(f"imap[{index}]")
+        if password is None:
+            raise SettingsError(f"imap[{index}]: password_env or password_file is required")
+        found.append((account, password))
+    return found
+
+
+async def serve_imap(account: ImapSection, password: str, database: Database, clock: Clock, *, max_size: int,
+                     wake: Callable[[], None], stop: asyncio.Event) -> None:
+    """Run one poller on its own thread until `stop` is set; the batch in hand is finished first."""
+    loop = asyncio.get_running_loop()
+
+    def submit_db(work: Callable[..., Any], *args: object) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(database.run(work, *args), loop)
+
+    poller = ImapPoller(account, password, database.sessions, clock, max_size=max_size, submit_db=submit_db,
+                        on_batch=lambda: loop.call_soon_threadsafe(wake))
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"imap-{account.name}")
+    work = loop.run_in_executor(executor, poller.run)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        poller.stop.set()
+        stopping.cancel()
+        await asyncio.shield(work)
+        executor.shutdown(wait=False)
