@@ -25,17 +25,25 @@ def secure_sink(tmp_path: Path) -> Iterator[tuple[RelaySink, Path]]:
     sink.stop()
 
 
+def _send_one_ack(sink: RelaySink, cert: Path | None, make_settings, sessions, clock: FixedClock,  # type: ignore[no-untyped-def]
+                  **relay: object) -> Pipeline:
+    """Open one incident and run the pipeline with a relay transport built from the settings."""
+    ca = {"ca_file": str(cert)} if cert else {}
+    settings = make_settings(relay={"host": "127.0.0.1", "port": sink.port, "starttls": True, "timeout": 5,
+                                    **ca, **relay})
+    pipeline = Pipeline(build_app(settings), sessions, clock, transport=make_transport(settings))
+    pipeline.accept(customer_mail())
+    pipeline.run_until_idle()
+    return pipeline
+
+
 def test_ack_goes_through_starttls_and_auth_with_the_password_from_the_environment(
         secure_sink: tuple[RelaySink, Path], make_settings, sessions, clock: FixedClock,
         monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     sink, cert = secure_sink
     monkeypatch.setenv("TEST_RELAY_PASSWORD", "s3cret")
-    settings = make_settings(relay={"host": "127.0.0.1", "port": sink.port, "starttls": True,
-                                    "ca_file": str(cert), "username": "gateway",
-                                    "password_env": "TEST_RELAY_PASSWORD", "timeout": 5})
-    pipeline = Pipeline(build_app(settings), sessions, clock, transport=make_transport(settings))
-    pipeline.accept(customer_mail())
-    pipeline.run_until_idle()
+    pipeline = _send_one_ack(sink, cert, make_settings, sessions, clock,
+                             username="gateway", password_env="TEST_RELAY_PASSWORD")
     assert len(sink.wait_for(1)) == 1 and sink.logins == ["gateway"]
     assert pipeline.outbox()[0].state == codes.OUT_SENT
 
@@ -45,12 +53,8 @@ def test_wrong_relay_password_keeps_the_mail_queued_with_the_reason(
         monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     sink, cert = secure_sink
     monkeypatch.setenv("TEST_RELAY_PASSWORD", "wrong")
-    settings = make_settings(relay={"host": "127.0.0.1", "port": sink.port, "starttls": True,
-                                    "ca_file": str(cert), "username": "gateway",
-                                    "password_env": "TEST_RELAY_PASSWORD", "timeout": 5})
-    pipeline = Pipeline(build_app(settings), sessions, clock, transport=make_transport(settings))
-    pipeline.accept(customer_mail())
-    pipeline.run_until_idle()
+    pipeline = _send_one_ack(sink, cert, make_settings, sessions, clock,
+                             username="gateway", password_env="TEST_RELAY_PASSWORD")
     [row] = pipeline.outbox()
     assert row.state == codes.OUT_QUEUED  # an operator fixes the password; nothing bounces
     assert "authentication failed" in (row.last_error or "")
@@ -60,10 +64,7 @@ def test_wrong_relay_password_keeps_the_mail_queued_with_the_reason(
 def test_relay_with_an_untrusted_certificate_is_not_sent_to(
         secure_sink: tuple[RelaySink, Path], make_settings, sessions, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
     sink, _ = secure_sink
-    settings = make_settings(relay={"host": "127.0.0.1", "port": sink.port, "starttls": True, "timeout": 5})
-    pipeline = Pipeline(build_app(settings), sessions, clock, transport=make_transport(settings))
-    pipeline.accept(customer_mail())
-    pipeline.run_until_idle()
+    pipeline = _send_one_ack(sink, None, make_settings, sessions, clock)
     [row] = pipeline.outbox()
     assert row.state == codes.OUT_QUEUED and "CERTIFICATE_VERIFY_FAILED" in (row.last_error or "")
     assert sink.messages == []
