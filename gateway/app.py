@@ -8,6 +8,7 @@ from gateway.core.decide import Policy
 from gateway.plans import PlanBook, PlanError, load_plans
 from gateway.render import Renderer
 from gateway.settings import Settings, SettingsError
+from gateway.tokens import load_token_secret
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,11 @@ class App:
         return self.sender_address.rsplit("@", 1)[1]
 
 
-def build_app(settings: Settings) -> App:
-    """Load plans and templates and check that every customer's plan exists."""
+def build_app(settings: Settings, *, create_secret: bool = True) -> App:
+    """Load plans, templates and the reply-token secret; check that every customer's plan exists.
+
+    `create_secret=False` is for commands that store nothing (inspect, check-config).
+    """
     try:
         plans = load_plans(settings.gateway.plans_dir)
     except PlanError as exc:
@@ -43,5 +47,11 @@ def build_app(settings: Settings) -> App:
         settings=settings,
         plans=plans,
         renderer=Renderer(settings.gateway.templates_dir),
-        policy=Policy(own_addresses=own, loop_marker=settings.gateway.loop_marker),
+        policy=Policy(
+            own_addresses=own,
+            loop_marker=settings.gateway.loop_marker,
+            token_secret=load_token_secret(settings, create=create_secret),
+            held_reply=settings.gateway.held_reply,
+            workaround_plans=frozenset(name for name, plan in plans.plans.items() if plan.workaround_downgrade),
+        ),
     )

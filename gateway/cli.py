@@ -57,6 +57,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     app = build_app(settings, create_secret=False)
     if settings.relay is not None:
         settings.relay.password()  # a missing secret is a config error too
+    from gateway.intake_imap import imap_credentials
+
+    imap_credentials(settings)  # so is a missing [[imap]] password (issue 3)
     print(f"{_config_path(args)}: OK — {len(settings.customers)} customer(s), "
           f"plans: {', '.join(sorted(app.plans.plans))}; database {views.safe_url(settings.database_url)}")
     return 0

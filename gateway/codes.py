@@ -19,6 +19,8 @@ NULL_SENDER = "null-sender"                # MAIL FROM:<> — bounces and auto-r
 MAILER_DAEMON = "mailer-daemon"            # From: MAILER-DAEMON / postmaster
 OWN_LOOP = "own-loop"                      # our own marker or our own address came back
 UNKNOWN_SENDER = "unknown-sender"          # not a contact of any customer: held for an operator
+UNKNOWN_CONTACT = "unknown-contact"        # a known customer's domain, not an authorized contact: held
+ENGINEER_UNVERIFIED = "engineer-unverified"  # engineer From without our reply token: held, nothing changes
 NO_SENDER = "no-sender"                    # no usable From address at all
 
 # Why an inbound mail was quarantined (kept, needs an operator).
@@ -27,6 +29,11 @@ PROCESSING_FAILED = "processing-failed"
 
 # Why an inbound mail was processed.
 INCIDENT_OPENED = "incident-opened"
+RECURRENCE_OPENED = "recurrence-opened"    # a reply to a resolved/closed incident: new linked incident
+CUSTOMER_REPLIED = "customer-replied"      # a contact wrote into an open incident
+ENGINEER_REPLIED = "engineer-replied"      # an engineer's reply: commands applied, answer relayed
+COMMAND_ERROR = "command-error"            # an engineer's command was wrong: explained, nothing else done
+STALE_DECISION = "stale-decision"          # the incident changed under the decision: processed again
 
 # The header our sender stamps on every outgoing mail, so our own mail coming back is recognised.
 LOOP_HEADER = "X-Support-Gateway-Loop"
@@ -38,6 +45,12 @@ OUT_DEAD = "dead"
 
 # Outbox kinds.
 KIND_ACK = "ack"
+KIND_NOTIFY = "notify"                     # to the engineers' queue: new incident, customer reply
+KIND_RELAY = "relay"                       # an engineer's answer, relayed to the customer
+KIND_RESOLVED = "resolved"                 # the customer is told the incident is resolved, and why
+KIND_SEVERITY = "severity-changed"         # the customer is told the new severity and why
+KIND_COMMAND_ERROR = "command-error"       # the engineer is told what was wrong with a command
+KIND_HELD = "held"                         # polite reply to an unknown address of a customer's domain
 
 # Sources of inbound mail.
 SOURCE_SMTP = "smtp"

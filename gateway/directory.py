@@ -1,22 +1,31 @@
-"""Who is who: customers and contacts from the settings, kept in the store, looked up per mail."""
+"""Who is who: customers and contacts (from settings or the CLI), engineers, looked up per mail."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.core.model import CustomerRef
-from gateway.settings import CustomerSection
+from gateway.core.model import CONTACT, ENGINEER, STRANGER, UNKNOWN_AT_CUSTOMER, CustomerRef, Sender
+from gateway.settings import CustomerSection, EngineersSection
 from store.customers import Contact, Customer
+
+MAX_CONTACTS = 8  # support-programs.md §7 (002 §3): up to 8 authorized contacts per customer
+FROM_SETTINGS = "settings"
+FROM_CLI = "cli"
+
+
+class DirectoryError(Exception):
+    """A change to customers or contacts that the rules refuse; the message says why."""
 
 
 def sync_customers(session: Session, customers: list[CustomerSection], now: datetime) -> None:
     """Make the store agree with the settings file: add or update customers and their contacts.
 
     Contacts dropped from the file lose their authorization but keep their row,
-    so incidents they opened still name them.
+    so incidents they opened still name them. A contact added or removed with
+    the CLI belongs to the CLI from then on and the file no longer changes it.
     """
     for section in customers:
         customer = session.scalar(select(Customer).where(Customer.key == section.key))
@@ -29,12 +38,17 @@ def sync_customers(session: Session, customers: list[CustomerSection], now: date
         session.flush()
         wanted = set(section.contacts)
         for contact in session.scalars(select(Contact).where(Contact.customer_id == customer.id)):
-            contact.authorized = contact.address in wanted
+            if contact.source == FROM_SETTINGS:
+                contact.authorized = contact.address in wanted
             wanted.discard(contact.address)
         for address in sorted(wanted):
             session.add(Contact(customer_id=customer.id, address=address, name="",
-                                authorized=True, created_at=now))
+                                authorized=True, source=FROM_SETTINGS, created_at=now))
     session.flush()
+
+
+def _ref(row: Customer) -> CustomerRef:
+    return CustomerRef(row.id, row.key, row.name, row.plan, row.locale, row.charset)
 
 
 def customer_for_contact(session: Session, address: str) -> CustomerRef | None:
@@ -46,6 +60,77 @@ def customer_for_contact(session: Session, address: str) -> CustomerRef | None:
         .join(Contact, Contact.customer_id == Customer.id)
         .where(Contact.address == address.lower(), Contact.authorized.is_(True))
     ).scalar_one_or_none()
-    if row is None:
+    return None if row is None else _ref(row)
+
+
+def customer_for_domain(session: Session, address: str) -> CustomerRef | None:
+    """The customer whose configured domain the address is at, or None."""
+    domain = address.lower().rpartition("@")[2]
+    if not domain:
         return None
-    return CustomerRef(row.id, row.key, row.name, row.plan, row.locale, row.charset)
+    for row in session.scalars(select(Customer).order_by(Customer.id)):
+        if domain in (d.lower() for d in row.domains or ()):
+            return _ref(row)
+    return None
+
+
+def sender_for(session: Session, address: str, engineers: EngineersSection) -> Sender:
+    """The role of a mail's From address: engineer, contact, unknown at a customer's domain, stranger."""
+    if address and engineers.is_engineer(address):
+        return Sender(ENGINEER)
+    if (customer := customer_for_contact(session, address)) is not None:
+        return Sender(CONTACT, customer)
+    if address and (customer := customer_for_domain(session, address)) is not None:
+        return Sender(UNKNOWN_AT_CUSTOMER, customer)
+    return Sender(STRANGER)
+
+
+def authorized_count(session: Session, customer_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Contact).where(
+        Contact.customer_id == customer_id, Contact.authorized.is_(True))) or 0
+
+
+def add_contact(session: Session, customer_key: str, address: str, name: str, now: datetime) -> Contact:
+    """Authorize one more contact of a customer; the ninth is refused (support-programs.md §7)."""
+    customer = session.scalar(select(Customer).where(Customer.key == customer_key))
+    if customer is None:
+        raise DirectoryError(f"no customer {customer_key!r}")
+    address = address.strip().lower()
+    contact = session.scalar(select(Contact).where(Contact.address == address))
+    if contact is not None and contact.customer_id != customer.id:
+        raise DirectoryError(f"{address} is already a contact of another customer")
+    if contact is not None and contact.authorized:
+        raise DirectoryError(f"{address} is already an authorized contact of {customer_key}")
+    if authorized_count(session, customer.id) >= MAX_CONTACTS:
+        raise DirectoryError(
+            f"{customer_key} already has {MAX_CONTACTS} authorized contacts, the most a customer may name "
+            "(support-programs.md §7); remove one first")
+    if contact is None:
+        contact = Contact(customer_id=customer.id, address=address, name=name, authorized=True,
+                          source=FROM_CLI, created_at=now)
+        session.add(contact)
+    else:
+        contact.authorized, contact.source, contact.name = True, FROM_CLI, name or contact.name
+    session.flush()
+    return contact
+
+
+def remove_contact(session: Session, customer_key: str, address: str) -> None:
+    """Withdraw a contact's authorization; the row stays so their incidents still name them."""
+    contact = session.scalar(select(Contact).join(Customer).where(
+        Customer.key == customer_key, Contact.address == address.strip().lower()))
+    if contact is None or not contact.authorized:
+        raise DirectoryError(f"{address} is not an authorized contact of {customer_key}")
+    contact.authorized, contact.source = False, FROM_CLI
+    session.flush()
+
+
+def add_customer(session: Session, key: str, name: str, plan: str, *, locale: str, charset: str,
+                 domains: list[str], now: datetime) -> Customer:
+    if session.scalar(select(Customer).where(Customer.key == key)) is not None:
+        raise DirectoryError(f"customer {key!r} exists already")
+    customer = Customer(key=key, name=name, plan=plan, locale=locale, charset=charset,
+                        domains=[d.lower().lstrip("@") for d in domains], created_at=now)
+    session.add(customer)
+    session.flush()
+    return customer

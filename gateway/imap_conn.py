@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 IMPORTED_KEYWORD = "$SupportGatewayImported"  # flag mode: a keyword humans can see and search for
 IDLE_TICK_SECONDS = 0.5  # how often an IDLE wait looks at the stop flag
+# RFC 5530 response codes of a refused LOGIN that say "not your password, try again later".
+_TRANSIENT_LOGIN_CODES = ("[UNAVAILABLE]", "[SERVERBUG]", "[INUSE]", "[LIMIT]")
 
 
 class ImapAuthError(Exception):
@@ -76,6 +78,8 @@ class ImapConnection:
             try:
                 client.login(account.user, self._password)
             except LoginError as exc:
+                if any(code in str(exc) for code in _TRANSIENT_LOGIN_CODES):
+                    raise ConnectionError(f"login failed for now: {_text(exc)}") from None
                 raise ImapAuthError(_text(exc)) from None
         except BaseException:
             client.shutdown()

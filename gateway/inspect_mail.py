@@ -14,7 +14,9 @@ from typing import Any
 from gateway import codes
 from gateway.app import App
 from gateway.core.decide import decide
-from gateway.core.model import Action, CustomerRef, Envelope
+from gateway.core.model import (
+    CONTACT, ENGINEER, STRANGER, UNKNOWN_AT_CUSTOMER, Action, Context, CustomerRef, Envelope, Sender,
+)
 from parsers import UnparseableMail, parse_mail
 
 
@@ -27,6 +29,20 @@ def directory_from_settings(app: App) -> dict[str, CustomerRef]:
     return directory
 
 
+def _sender(app: App, directory: dict[str, CustomerRef], address: str) -> Sender:
+    """The sender's role as the settings file says (no database: no threading either)."""
+    if address and app.settings.engineers.is_engineer(address):
+        return Sender(ENGINEER)
+    if address in directory:
+        return Sender(CONTACT, directory[address])
+    domain = address.rpartition("@")[2]
+    for index, customer in enumerate(app.settings.customers, start=1):
+        if domain and domain in customer.domains:
+            return Sender(UNKNOWN_AT_CUSTOMER, CustomerRef(index, customer.key, customer.name, customer.plan,
+                                                           customer.locale, customer.charset))
+    return Sender(STRANGER)
+
+
 def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name: str) -> dict[str, Any]:
     try:
         mail = parse_mail(raw)
@@ -37,7 +53,7 @@ def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name:
     return_path = (mail.header("return-path") or "").strip().strip("<>")
     envelope = Envelope(return_path if mail.header("return-path") is not None else mail.from_addr,
                         mail.to + mail.cc)
-    decision = decide(mail, envelope, directory.get(mail.from_addr), app.policy)
+    decision = decide(mail, envelope, Context(_sender(app, directory, mail.from_addr)), app.policy)
     assessment = decision.assessment
     return {
         "file": name,

@@ -3,12 +3,16 @@
 Mails are processed in batches, in three steps:
 
 1. *prepare*, outside any write transaction: load the raw bytes, parse, look
-   up the sender, decide (pure).
+   up the sender's role and the incidents the threading clues point at, decide
+   (pure). Mails are decided in order, and each decision's resulting incident
+   state is what the next mail of the batch about that incident sees.
 2. *plan*: reserve the incident numbers the batch needs (one tiny transaction)
-   and build every row, acknowledgements rendered and MIME-encoded.
+   and build every row, mails rendered and MIME-encoded.
 3. *write*, one short transaction (BEGIN IMMEDIATE on SQLite): re-check that
-   each mail is still `received` (another worker may have taken it) and flush
-   the planned rows with the inbound rows' new states.
+   each mail is still `received` (another worker may have taken it) and that
+   each incident a mail changes is still as its decision saw it (else the mail
+   stays `received` and is decided again in the next batch), then flush the
+   planned rows with the inbound rows' new states.
 
 Steps 1 and 2 are nearly all the CPU work and hold no lock, so SMTP intake in
 the other process never waits long for SQLite's write lock. The price: a
@@ -33,12 +37,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import codes
 from gateway.app import App
 from gateway.clock import Clock
+from gateway.core.correlate import extract_clues, wanted_numbers
 from gateway.core.decide import decide
-from gateway.core.model import CustomerRef, Decision, Envelope
-from gateway.directory import customer_for_contact
-from gateway.effects import INCIDENT_COUNTER, Outcome, apply, opens_incident, plan
+from gateway.core.model import Context, Decision, Envelope, IncidentState, Sender
+from gateway.directory import sender_for
+from gateway.effects import INCIDENT_COUNTER, Outcome, apply, new_incidents, plan
+from gateway.threads import incident_states, numbers_for_message_ids
 from parsers import ParsedMail, UnparseableMail, parse_mail
 from store.inbound import InboundMessage
+from store.incidents import Incident
 from store.sql import fetch_raw, reserve_values
 
 log = logging.getLogger(__name__)
@@ -111,8 +118,16 @@ def _next_batch(readers: sessionmaker[Session], limit: int) -> list[int]:
     return ids
 
 
+@dataclass
+class _Batch:
+    """What prepare learns once per batch: senders by address, incidents as the last decision left them."""
+
+    senders: dict[str, Sender]
+    incidents: dict[int, IncidentState]
+
+
 def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int]) -> list[Prepared]:
-    directory: dict[str, CustomerRef | None] = {}
+    batch = _Batch({}, {})
     with readers() as session:
         rows = session.execute(
             select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos)
@@ -120,49 +135,63 @@ def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int]) -> li
             .order_by(InboundMessage.id)
         ).all()
         raws = fetch_raw(session, InboundMessage.__table__, ids)
-        return [_prepare(session, app, inbound_id, raws.pop(inbound_id), mail_from, rcpt_tos, directory)
+        return [_prepare(session, app, inbound_id, raws.pop(inbound_id), mail_from, rcpt_tos, batch)
                 for inbound_id, mail_from, rcpt_tos in rows]
 
 
 def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from: str, rcpt_tos: list[str],
-             directory: dict[str, CustomerRef | None]) -> Prepared:
+             batch: _Batch) -> Prepared:
     try:
         mail = parse_mail(raw)
     except UnparseableMail as exc:
         return Prepared(inbound_id, failure=(codes.UNPARSEABLE, str(exc)))
     try:
-        if mail.from_addr not in directory:
-            directory[mail.from_addr] = customer_for_contact(session, mail.from_addr)
-        decision = decide(mail, Envelope(mail_from, tuple(rcpt_tos)), directory[mail.from_addr], app.policy)
+        envelope = Envelope(mail_from, tuple(rcpt_tos))
+        decision = decide(mail, envelope, _context(session, app, mail, envelope, batch), app.policy)
     except Exception as exc:  # noqa: BLE001 - a bug on one mail quarantines that mail only
         log.exception("inbound %s: decision failed", inbound_id)
         return Prepared(inbound_id, mail, failure=(codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"))
+    if decision.after is not None:
+        batch.incidents[decision.after.number] = decision.after
     return Prepared(inbound_id, mail, decision)
+
+
+def _context(session: Session, app: App, mail: ParsedMail, envelope: Envelope, batch: _Batch) -> Context:
+    """Look up what decide() needs: the sender's role, known Message-IDs, the incidents referred to."""
+    if mail.from_addr not in batch.senders:
+        batch.senders[mail.from_addr] = sender_for(session, mail.from_addr, app.settings.engineers)
+    clues = extract_clues(mail, envelope, app.policy.own_addresses)
+    by_message_id = numbers_for_message_ids(session, clues.message_ids)
+    numbers = wanted_numbers(clues, by_message_id)
+    missing = numbers - batch.incidents.keys()
+    batch.incidents.update(incident_states(session, missing))
+    incidents = {n: batch.incidents[n] for n in numbers if n in batch.incidents}
+    return Context(batch.senders[mail.from_addr], clues, by_message_id, incidents)
 
 
 def _plan_all(app: App, writers: sessionmaker[Session], prepared: list[Prepared],
               now: datetime) -> list[tuple[Prepared, Outcome]]:
     """Step 2: reserve incident numbers in one tiny transaction, then build every mail's rows."""
-    wanted = sum(1 for p in prepared if p.decision is not None and opens_incident(p.decision))
+    wanted = sum(new_incidents(p.decision) for p in prepared if p.decision is not None)
     next_number = 0
     if wanted:
         with writers.begin() as session:
             next_number = reserve_values(session, INCIDENT_COUNTER, wanted) - wanted + 1
     planned = []
     for item in prepared:
-        number = None
-        if item.decision is not None and opens_incident(item.decision):
-            number, next_number = next_number, next_number + 1
-        planned.append((item, _plan_one(app, item, now, number)))
+        count = new_incidents(item.decision) if item.decision is not None else 0
+        numbers = list(range(next_number, next_number + count))
+        next_number += count
+        planned.append((item, _plan_one(app, item, now, numbers)))
     return planned
 
 
-def _plan_one(app: App, item: Prepared, now: datetime, number: int | None) -> Outcome:
+def _plan_one(app: App, item: Prepared, now: datetime, numbers: list[int]) -> Outcome:
     if item.failure is not None or item.mail is None or item.decision is None:
         reason, detail = item.failure or (codes.PROCESSING_FAILED, "nothing was decided")
         return Outcome(codes.QUARANTINED, reason, detail[:4000])
     try:
-        return plan(app, item.inbound_id, item.mail, item.decision, now, number)
+        return plan(app, item.inbound_id, item.mail, item.decision, now, numbers)
     except Exception as exc:  # noqa: BLE001 - e.g. a broken template: quarantine this mail only
         log.exception("inbound %s: could not build its rows; quarantined", item.inbound_id)
         return Outcome(codes.QUARANTINED, codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"[:4000])
@@ -176,18 +205,39 @@ def _write(session: Session, outcomes: list[tuple[Prepared, Outcome]], now: date
                InboundMessage.state == codes.RECEIVED)
         .with_for_update(skip_locked=True)  # several daemons on one PostgreSQL never take the same mail
     )}
+    incidents = _lock_incidents(session, [o.update.incident_id for _, o in outcomes if o.update is not None])
+    stale: set[int] = set()  # incidents changed under a decision: later mails about them wait too
     with session.no_autoflush:
         for item, outcome in outcomes:
             row = rows.get(item.inbound_id)
             if row is None:
                 continue
+            incident = None
+            if outcome.update is not None:
+                incident = incidents.get(outcome.update.incident_id)
+                if incident is None or incident.id in stale or _version(incident) != outcome.update.version:
+                    stale.add(outcome.update.incident_id)
+                    log.info("inbound %s: %s changed meanwhile; deciding again", row.id, codes.STALE_DECISION)
+                    del rows[item.inbound_id]
+                    continue
             if item.mail is not None:
                 row.message_id = item.mail.message_id[:998] if item.mail.message_id else None
                 row.from_addr = item.mail.from_addr[:320]
                 row.subject = item.mail.subject[:2000]
-            apply(session, row, outcome, now)
+            apply(session, row, outcome, now, incident)
             log.info("inbound %s: %s (%s)", row.id, row.state, row.reason)
     return {inbound_id: row.state for inbound_id, row in rows.items()}
+
+
+def _lock_incidents(session: Session, ids: list[int]) -> dict[int, Incident]:
+    if not ids:
+        return {}
+    return {row.id: row for row in session.scalars(
+        select(Incident).where(Incident.id.in_(set(ids))).order_by(Incident.id).with_for_update())}
+
+
+def _version(incident: Incident) -> tuple[str, str, int, str | None]:
+    return (incident.status, incident.side, incident.severity, incident.assignee)
 
 
 def _quarantine(sessions: sessionmaker[Session], inbound_id: int, reason: str, detail: str, now: datetime) -> None:

@@ -35,6 +35,9 @@ class Contact(Base):
     address: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     authorized: Mapped[bool] = mapped_column(Boolean)
+    # "settings": kept in step with the settings file at start-up; "cli": managed by
+    # `support-gateway customers`, never touched by the settings sync.
+    source: Mapped[str] = mapped_column(String(16), server_default="settings")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")

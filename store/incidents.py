@@ -39,6 +39,10 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The scheduler's wake-up time (SLA issue); indexed so a tick reads only what is due.
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(200))  # `#assign NAME`
+    resolution: Mapped[str | None] = mapped_column(String(32))  # support-programs.md §6 reason
+    # A recurrence of a resolved incident, or a problem split off another one (§1).
+    linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
 
     # Relationships let one flush write a whole batch of incidents with their rows.
     events: Mapped[list[IncidentEvent]] = relationship(order_by="IncidentEvent.id")
@@ -50,13 +54,18 @@ class Incident(Base):
 
 
 class IncidentMessage(Base):
-    """One mail in an incident's conversation, inbound or outbound."""
+    """One mail in an incident's conversation.
+
+    direction: "in" (from the customer), "out" (to the customer), "engineer"
+    (an engineer's reply as received), "notify" (to the engineers' queue),
+    "internal" (to an engineer only, e.g. a command error).
+    """
 
     __tablename__ = "incident_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    direction: Mapped[str] = mapped_column(String(8))  # "in" | "out"
+    direction: Mapped[str] = mapped_column(String(8))  # see the class docstring
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)

@@ -1,14 +1,35 @@
-"""decide(): what to do with one parsed inbound mail. Pure: plain values in, a Decision out."""
+"""decide(): what to do with one parsed inbound mail. Pure: plain values in, a Decision out.
+
+The shell (gateway.processor) looks up the sender's role, the threading clues'
+incidents and the Message-IDs we know, and passes them in as a Context.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from gateway import codes
-from gateway.core.model import Action, CustomerRef, Decision, Envelope
+from gateway.core import commands as cmd
+from gateway.core.commands import ParsedReply, parse_reply, split_items
+from gateway.core.conversation import customer_message, engineer_reply
+from gateway.core.correlate import customer_thread, engineer_thread
+from gateway.core.model import (
+    CONTACT,
+    ENGINEER,
+    UNKNOWN_AT_CUSTOMER,
+    Action,
+    Context,
+    Decision,
+    Envelope,
+    IncidentState,
+    SeverityAssessment,
+    SplitItem,
+)
 from gateway.core.rules import classify_automatic
 from gateway.core.severity import assess_severity
 from parsers.model import ParsedMail
+from parsers.quotes import strip_quotes
+from parsers.subject import base_subject
 
 
 @dataclass(frozen=True)
@@ -17,15 +38,17 @@ class Policy:
 
     own_addresses: frozenset[str]
     loop_marker: str
+    token_secret: bytes = b""
+    held_reply: bool = True  # answer unknown addresses of known customer domains politely
+    workaround_plans: frozenset[str] = frozenset()  # plans where level 1 with a workaround becomes 2
 
 
-def decide(
-    mail: ParsedMail, envelope: Envelope, customer: CustomerRef | None, policy: Policy
-) -> Decision:
-    """Ignore automatic mail, hold mail we cannot place, open an incident for a contact.
+def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Policy) -> Decision:
+    """Ignore automatic mail, hold mail we cannot place, else open or continue a conversation.
 
     Loop safety comes first: an auto-reply from a known contact must never be
-    answered, or two robots would write to each other forever.
+    answered (two robots would write to each other forever), and it never
+    moves an incident's side: it stops here, before any threading.
     """
     automatic = classify_automatic(
         mail, envelope, own_addresses=policy.own_addresses, loop_marker=policy.loop_marker
@@ -34,7 +57,78 @@ def decide(
         return Decision(Action.IGNORE, automatic)
     if not mail.from_addr:
         return Decision(Action.HOLD, codes.NO_SENDER)
-    if customer is None:
+    sender = context.sender
+    if sender.role == ENGINEER:
+        return _engineer(mail, context, policy)
+    if sender.role == UNKNOWN_AT_CUSTOMER:
+        return Decision(Action.HOLD, codes.UNKNOWN_CONTACT, sender.customer, held_reply=policy.held_reply)
+    if sender.role != CONTACT or sender.customer is None:
         return Decision(Action.HOLD, codes.UNKNOWN_SENDER)
-    assessment = assess_severity(mail.subject, mail.body_text)
-    return Decision(Action.OPEN_INCIDENT, codes.INCIDENT_OPENED, customer, assessment)
+    return _customer(mail, context, policy)
+
+
+def _customer(mail: ParsedMail, context: Context, policy: Policy) -> Decision:
+    customer = context.sender.customer
+    assert customer is not None
+    text = strip_quotes(mail.body_text) or mail.body_text.strip()
+    found = customer_thread(context, customer, policy.token_secret)
+    if found is None:
+        assessment = assess_severity(base_subject(mail.subject) or mail.subject, mail.body_text)
+        return Decision(Action.OPEN_INCIDENT, codes.INCIDENT_OPENED, customer, assessment, text=text)
+    incident, layer = found
+    if incident.is_finished:
+        # support-programs.md §1 (000 §5.4): a problem coming back after resolution is a new incident.
+        assessment = assess_severity(base_subject(mail.subject) or mail.subject, mail.body_text)
+        return Decision(Action.OPEN_INCIDENT, codes.RECURRENCE_OPENED, customer, assessment,
+                        threaded_by=layer, linked_to=incident, text=text)
+    after, events = customer_message(incident, mail.from_addr, mail.message_id, layer)
+    return Decision(Action.CUSTOMER_REPLY, codes.CUSTOMER_REPLIED, customer, incident=incident, after=after,
+                    events=events, threaded_by=layer, text=text)
+
+
+def _engineer(mail: ParsedMail, context: Context, policy: Policy) -> Decision:
+    found = engineer_thread(context, policy.token_secret)
+    if found is None:
+        # From alone is not an identity: without our reply token nothing happens (issue 4).
+        return Decision(Action.HOLD, codes.ENGINEER_UNVERIFIED)
+    incident, layer = found
+    reply = parse_reply(strip_quotes(mail.body_text))
+    errors = [f"{error.line}: {error.message}" for error in reply.errors]
+    errors += _state_errors(incident, reply)
+    splits = _splits(reply, errors)
+    if errors:
+        return Decision(Action.COMMAND_ERROR, codes.COMMAND_ERROR, incident=incident, threaded_by=layer,
+                        errors=tuple(errors), text=reply.text)
+    after, events, outcome = engineer_reply(
+        incident, reply, mail.from_addr, layer,
+        workaround_downgrades=incident.plan in policy.workaround_plans, splits=splits)
+    return Decision(Action.ENGINEER_REPLY, codes.ENGINEER_REPLIED, incident=incident, after=after,
+                    events=events, threaded_by=layer, engineer=outcome, text=reply.text)
+
+
+def _state_errors(incident: IncidentState, reply: ParsedReply) -> list[str]:
+    if not reply.commands and not reply.text.strip():
+        return ["the reply is empty: nothing to relay and no command"]
+    internal_only = reply.has(cmd.NOTE) and all(c.name in (cmd.NOTE, cmd.ASSIGN) for c in reply.commands)
+    if incident.is_finished and not internal_only:
+        return [f"{incident.ref} is {incident.status}: only #note and #assign are possible; "
+                "a new problem of the customer is a new incident"]
+    return []
+
+
+def _splits(reply: ParsedReply, errors: list[str]) -> tuple[SplitItem, ...]:
+    if not reply.has(cmd.SPLIT):
+        return ()
+    items = split_items(reply.text)
+    if len(items) < 2:
+        errors.append("#split: list the separate problems below it, one per line ('- first problem'), "
+                      "at least two")
+        return ()
+    return tuple(SplitItem(text, _item_severity(stated, text)) for stated, text in items)
+
+
+def _item_severity(stated: int | None, text: str) -> SeverityAssessment:
+    assessed = assess_severity(text, text)
+    if stated is None:
+        return assessed
+    return SeverityAssessment(stated, assessed.requested_severity, assessed.cues)

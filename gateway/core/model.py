@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,116 @@ class SeverityAssessment:
 
 class Action(StrEnum):
     OPEN_INCIDENT = "open-incident"
+    CUSTOMER_REPLY = "customer-reply"  # a contact wrote into an open incident of their customer
+    ENGINEER_REPLY = "engineer-reply"  # an engineer (From + reply token) answered: commands and relay
+    COMMAND_ERROR = "command-error"  # the engineer is told what was wrong; nothing else happens
     IGNORE = "ignore"  # automatic mail: stored, never answered
     HOLD = "hold"  # a human we cannot place: stored and listed for an operator
+
+
+# Roles of a sender (support-programs.md §7; issue 4 "Roles and authorization").
+CONTACT = "contact"  # an authorized contact of a customer
+ENGINEER = "engineer"  # a configured engineer address or domain
+UNKNOWN_AT_CUSTOMER = "unknown-at-customer"  # not a contact, but from a known customer's domain
+STRANGER = "stranger"
+
+
+@dataclass(frozen=True)
+class Sender:
+    role: str
+    customer: CustomerRef | None = None  # the contact's customer, or the customer owning the domain
+
+
+# Sides and statuses (support-programs.md §2, §6).
+VENDOR_SIDE = "vendor"
+CUSTOMER_SIDE = "customer"
+OPEN = "open"
+RESOLVED = "resolved"
+CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class IncidentState:
+    """An existing incident as the core sees it: looked up by the shell, never written by the core."""
+
+    id: int
+    number: int
+    customer_id: int
+    customer_key: str
+    plan: str
+    subject: str
+    status: str
+    side: str
+    severity: int
+    assignee: str | None = None
+    opened_by: str = ""
+    last_customer_author: str = ""  # who of the customer wrote last: relays go to them
+    customer_thread: tuple[str, ...] = ()  # Message-IDs of the customer's conversation, oldest first
+    last_customer_message_id: str | None = None  # our answers are threaded to the customer's own mail
+    customer_name: str = ""
+    locale: str = "en"  # the customer's, for everything we write to them
+    charset: str = "utf-8"
+
+    @property
+    def ref(self) -> str:
+        return f"INC-{self.number:06d}"
+
+    @property
+    def version(self) -> tuple[str, str, int, str | None]:
+        """What a decision was based on; the writer re-checks it (optimistic concurrency)."""
+        return (self.status, self.side, self.severity, self.assignee)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RESOLVED, CLOSED)
+
+
+@dataclass(frozen=True)
+class Clues:
+    """Everything in a mail that may place it in an incident, strongest layer first (issue 4)."""
+
+    message_ids: tuple[str, ...] = ()  # In-Reply-To, then References newest first
+    address_refs: tuple[tuple[int, str | None], ...] = ()  # support+INC-000123[.token]@ recipients
+    body_refs: tuple[tuple[int, str], ...] = ()  # INC-000123.token in the body
+    subject_refs: tuple[int, ...] = ()  # [INC-000123] in the subject
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the shell looked up for one mail before deciding."""
+
+    sender: Sender
+    clues: Clues = Clues()
+    by_message_id: Mapping[str, int] = field(default_factory=dict)  # Message-ID → incident number
+    incidents: Mapping[int, IncidentState] = field(default_factory=dict)  # by number
+
+
+@dataclass(frozen=True)
+class Event:
+    """One incident event to append (type and data as stored in incident_events)."""
+
+    type: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SplitItem:
+    """One problem listed after #split: it becomes an incident of its own (support-programs.md §1)."""
+
+    text: str
+    assessment: SeverityAssessment
+
+
+@dataclass(frozen=True)
+class EngineerReply:
+    """What an engineer's reply does besides the incident's new state and events."""
+
+    relay_text: str | None  # sent to the customer (None: nothing relayed)
+    internal_text: str  # kept in the incident only (#note, #waiting, #split bodies)
+    severity_change: tuple[int, int, str] | None = None  # (from, to, reason): the customer is told
+    resolution: str | None = None  # §6 reason: the customer is told, with relay_text if any
+    splits: tuple[SplitItem, ...] = ()
+    commands: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,3 +174,19 @@ class Decision:
     reason: str  # a code from gateway.codes
     customer: CustomerRef | None = None
     assessment: SeverityAssessment | None = None
+    incident: IncidentState | None = None  # the incident the mail belongs to, as it was before it
+    after: IncidentState | None = None  # the same incident after this mail
+    events: tuple[Event, ...] = ()
+    threaded_by: str | None = None  # which threading layer placed the mail
+    linked_to: IncidentState | None = None  # recurrence: the resolved incident a new one is linked to
+    engineer: EngineerReply | None = None
+    errors: tuple[str, ...] = ()  # command errors, explained to the engineer
+    held_reply: bool = False  # send the polite "who may open incidents" reply
+    text: str = ""  # the mail's own text (quoted history and signature removed)
+
+    @property
+    def new_incidents(self) -> int:
+        """How many incident numbers this decision needs."""
+        if self.action is Action.OPEN_INCIDENT:
+            return 1
+        return len(self.engineer.splits) if self.engineer else 0

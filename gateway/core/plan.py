@@ -108,6 +108,8 @@ class Plan:
     copy_tam_on_notices: bool = False
     customer_escalation_ladder: tuple[str, ...] = ()
     periodic_report: Duration | None = None
+    # seeds/002 appendix 1 (Kaspersky): a level-1 incident becomes level 2 once a workaround exists.
+    workaround_downgrade: bool = False
 
     def terms(self, severity: int) -> SeverityTerms:
         return self.severities[severity]

@@ -128,6 +128,7 @@ def _plan(name: str, raw: dict[str, tuple[Path, dict[str, Any]]], calendars: dic
             copy_tam_on_notices=bool(data.get("copy_tam_on_notices", False)),
             customer_escalation_ladder=tuple(data.get("customer_escalation_ladder", ())),
             periodic_report=Duration.parse(periodic) if periodic else None,
+            workaround_downgrade=bool(data.get("workaround_downgrade", False)),
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise PlanError(f"{path}: {key}: {exc!r}") from None

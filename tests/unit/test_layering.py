@@ -41,7 +41,8 @@ def test_only_parsers_import_mail_parser() -> None:
 
 
 def test_the_core_is_pure_no_store_no_io_no_clock() -> None:
-    allowed_project = {"gateway.core", "gateway.codes", "parsers.model"}
+    # parsers.quotes and parsers.subject are pure text functions (no I/O, no mail-parser).
+    allowed_project = {"gateway.core", "gateway.codes", "parsers.model", "parsers.quotes", "parsers.subject"}
     for path, names in _imports("gateway/core").items():
         for name in names:
             top = _top(name)

@@ -1,0 +1,176 @@
+"""`support-gateway customers …`: list, show, add customers and contacts, seed them from TOML or CSV.
+
+Contacts added or removed here belong to the CLI from then on (the settings
+sync leaves them alone, gateway.directory). The §7 limit of 8 authorized
+contacts per customer is enforced for every change; a seed file is applied
+all or nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway import views
+from gateway.clock import SystemClock
+from gateway.directory import DirectoryError, add_contact, add_customer, remove_contact
+from gateway.plans import load_plans
+from gateway.settings import CustomerSection, Settings, load_settings
+from store.customers import Contact, Customer
+
+
+def register(commands: Any, config_path: Any) -> None:
+    """Add the `customers` subcommands to the CLI's parser."""
+    parser = commands.add_parser("customers", help="customers and their authorized contacts (at most 8)")
+    sub = parser.add_subparsers(dest="customers_command", required=True)
+    listing = sub.add_parser("list")
+    listing.add_argument("--json", action="store_true")
+    show = sub.add_parser("show")
+    show.add_argument("key")
+    show.add_argument("--json", action="store_true")
+    add = sub.add_parser("add")
+    add.add_argument("key")
+    add.add_argument("--name", required=True)
+    add.add_argument("--plan", required=True)
+    add.add_argument("--locale", choices=["ja", "en"], default="ja")
+    add.add_argument("--charset", choices=["utf-8", "iso-2022-jp"], default="utf-8")
+    add.add_argument("--domain", action="append", default=[])
+    add_c = sub.add_parser("add-contact")
+    add_c.add_argument("key")
+    add_c.add_argument("address")
+    add_c.add_argument("--name", default="")
+    remove_c = sub.add_parser("remove-contact")
+    remove_c.add_argument("key")
+    remove_c.add_argument("address")
+    seed = sub.add_parser("seed", help="add customers and contacts from a .toml ([[customers]]) or .csv file")
+    seed.add_argument("file")
+    for command in sub.choices.values():
+        command.set_defaults(func=lambda args: run(args, config_path(args)))
+
+
+def run(args: argparse.Namespace, config: Path) -> int:
+    settings = load_settings(config)
+    now = SystemClock().now()
+    try:
+        with views.open_sessions(settings) as sessions:
+            if args.customers_command in ("list", "show"):
+                with sessions() as session:
+                    return _read(session, args)
+            with sessions.begin() as session:
+                message = _change(session, settings, args, now)
+    except DirectoryError as exc:
+        print(f"support-gateway: {exc}", file=sys.stderr)
+        return 1
+    print(message)
+    return 0
+
+
+def _read(session: Session, args: argparse.Namespace) -> int:
+    if args.customers_command == "list":
+        for customer in session.scalars(select(Customer).order_by(Customer.key)):
+            row = _summary(customer)
+            print(json.dumps(row, ensure_ascii=False) if args.json else
+                  f"{row['key']:<16} {row['plan']:<16} {row['locale']}  {len(row['contacts'])}/8 contacts  {row['name']}")
+        return 0
+    customer = session.scalar(select(Customer).where(Customer.key == args.key))
+    if customer is None:
+        print(f"no customer {args.key}", file=sys.stderr)
+        return 1
+    row = _summary(customer)
+    if args.json:
+        print(json.dumps(row, ensure_ascii=False))
+        return 0
+    print(f"{row['key']}: {row['name']} (plan {row['plan']}, {row['locale']}, {row['charset']})")
+    print(f"  domains:  {', '.join(row['domains']) or '-'}")
+    for contact in row["contacts"]:
+        print(f"  contact:  {contact['address']}  {contact['name']}  ({contact['source']})")
+    return 0
+
+
+def _summary(customer: Customer) -> dict[str, Any]:
+    contacts: list[Contact] = [c for c in customer.contacts if c.authorized]
+    return {"key": customer.key, "name": customer.name, "plan": customer.plan, "locale": customer.locale,
+            "charset": customer.charset, "domains": list(customer.domains or []),
+            "contacts": [{"address": c.address, "name": c.name, "source": c.source} for c in contacts]}
+
+
+def _change(session: Session, settings: Settings, args: argparse.Namespace, now: datetime) -> str:
+    command = args.customers_command
+    if command == "add":
+        _check_plan(settings, args.plan)
+        add_customer(session, args.key, args.name, args.plan, locale=args.locale, charset=args.charset,
+                     domains=args.domain, now=now)
+        return f"customer {args.key} added"
+    if command == "add-contact":
+        add_contact(session, args.key, args.address, args.name, now)
+        return f"{args.address.lower()} may now open incidents for {args.key}"
+    if command == "remove-contact":
+        remove_contact(session, args.key, args.address)
+        return f"{args.address.lower()} may no longer open incidents for {args.key}"
+    return _seed(session, settings, Path(args.file), now)
+
+
+def _check_plan(settings: Settings, plan: str) -> None:
+    plans = load_plans(settings.gateway.plans_dir).plans
+    if plan not in plans:
+        raise DirectoryError(f"unknown plan {plan!r} (known: {', '.join(sorted(plans))})")
+
+
+def _seed(session: Session, settings: Settings, path: Path, now: datetime) -> str:
+    sections = _read_seed(path)
+    added = 0
+    for section in sections:
+        _check_plan(settings, section.plan)
+        customer = session.scalar(select(Customer).where(Customer.key == section.key))
+        if customer is None:
+            add_customer(session, section.key, section.name, section.plan, locale=section.locale,
+                         charset=section.charset, domains=section.domains, now=now)
+        for address in section.contacts:
+            existing = session.scalar(select(Contact).where(Contact.address == address))
+            if existing is not None and existing.authorized and existing.customer.key == section.key:
+                continue
+            add_contact(session, section.key, address, "", now)
+            added += 1
+    return f"{path}: {len(sections)} customer(s), {added} contact(s) added"
+
+
+def _read_seed(path: Path) -> list[CustomerSection]:
+    try:
+        if path.suffix.lower() == ".csv":
+            raw = _csv_customers(path)
+        else:
+            raw = tomllib.loads(path.read_text(encoding="utf-8")).get("customers", [])
+        return [CustomerSection.model_validate(item) for item in raw]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, csv.Error) as exc:
+        raise DirectoryError(f"{path}: cannot read: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise DirectoryError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def _csv_customers(path: Path) -> list[dict[str, Any]]:
+    """Columns key,name,plan,locale,charset,domains,contact: one row per contact; domains `;`-separated."""
+    customers: dict[str, dict[str, Any]] = {}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            key = (row.get("key") or "").strip()
+            entry = customers.setdefault(key, {
+                "key": key, "name": (row.get("name") or "").strip(), "plan": (row.get("plan") or "").strip(),
+                "locale": (row.get("locale") or "ja").strip(), "charset": (row.get("charset") or "utf-8").strip(),
+                "domains": [d.strip() for d in (row.get("domains") or "").split(";") if d.strip()],
+                "contacts": [],
+            })
+            if (row.get("contact") or "").strip():
+                entry["contacts"].append(row["contact"].strip())
+    return list(customers.values())
+

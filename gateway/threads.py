@@ -1,0 +1,74 @@
+"""What the prepare step looks up for threading: known Message-IDs and incidents as core values.
+
+Read-only queries, run outside the write transaction; gateway.core.correlate
+decides with what they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.core.model import IncidentState
+from store.customers import Customer
+from store.incidents import Incident, IncidentMessage
+from store.outbox import OutboxMessage
+
+CUSTOMER_VISIBLE = ("in", "out")  # IncidentMessage directions of the customer's conversation
+_THREAD_LIMIT = 50  # Message-IDs kept for References (RFC 5322 §3.6.4 allows trimming the middle)
+
+
+def numbers_for_message_ids(session: Session, message_ids: Iterable[str]) -> dict[str, int]:
+    """Message-ID → incident number, for every id we stored (inbound) or sent (outbox)."""
+    ids = [m for m in dict.fromkeys(message_ids) if m][:100]
+    if not ids:
+        return {}
+    found: dict[str, int] = {}
+    for message_id, number in session.execute(
+        select(OutboxMessage.message_id, Incident.number)
+        .join(Incident, Incident.id == OutboxMessage.incident_id)
+        .where(OutboxMessage.message_id.in_(ids))
+    ):
+        found.setdefault(message_id, number)
+    for message_id, number in session.execute(
+        select(IncidentMessage.message_id, Incident.number)
+        .join(Incident, Incident.id == IncidentMessage.incident_id)
+        .where(IncidentMessage.message_id.in_(ids))
+    ):
+        found.setdefault(message_id, number)
+    return found
+
+
+def incident_states(session: Session, numbers: Iterable[int]) -> dict[int, IncidentState]:
+    """The incidents with these numbers (those that exist), as the core sees them."""
+    wanted = sorted(set(numbers))[:100]
+    if not wanted:
+        return {}
+    states = {}
+    for incident, customer in session.execute(
+        select(Incident, Customer).join(Customer).where(Incident.number.in_(wanted))
+    ):
+        states[incident.number] = _state(session, incident, customer)
+    return states
+
+
+def _state(session: Session, incident: Incident, customer: Customer) -> IncidentState:
+    rows = session.execute(
+        select(IncidentMessage.direction, IncidentMessage.message_id, IncidentMessage.author)
+        .where(IncidentMessage.incident_id == incident.id, IncidentMessage.direction.in_(CUSTOMER_VISIBLE))
+        .order_by(IncidentMessage.id)
+    ).all()
+    thread = tuple(message_id for _, message_id, _ in rows if message_id)
+    authors = [author for direction, _, author in rows if direction == "in"]
+    own_ids = [message_id for direction, message_id, _ in rows if direction == "in" and message_id]
+    return IncidentState(
+        id=incident.id, number=incident.number, customer_id=incident.customer_id, customer_key=customer.key,
+        plan=incident.plan, subject=incident.subject, status=incident.status, side=incident.side,
+        severity=incident.severity, assignee=incident.assignee, opened_by=incident.opened_by,
+        last_customer_author=authors[-1] if authors else incident.opened_by,
+        customer_thread=thread[:1] + thread[1:][-(_THREAD_LIMIT - 1):],
+        last_customer_message_id=own_ids[-1] if own_ids else None,
+        customer_name=customer.name, locale=customer.locale, charset=customer.charset,
+    )

@@ -1,0 +1,66 @@
+"""Subject lines: strip reply/forward prefixes in any language and width, find `[INC-000123]` tags.
+
+Mail clients prefix a reply's subject in their user's language ("Re:", "AW:",
+"SV:", "返信:", "Ｒｅ：") and stack them ("RE: Fwd: Re[2]: ..."). Matching
+runs on a width-folded copy (full-width ASCII → ASCII, ideographic space →
+space): the fold maps one character to one character, so a position in the
+copy is the same position in the original and the original text is kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+# U+FF01..U+FF5E are full-width forms of U+0021..U+007E; U+3000 is the ideographic space.
+_FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+# Reply and forward prefixes: English (Re, Fw, Fwd), German (AW, WG), Nordic (SV, VS, VB),
+# Dutch (Antw, Doorst), French (TR), Spanish/Portuguese (RV, RES, ENC), Polish (Odp, PD),
+# Turkish (YNT), Japanese and Chinese clients (返信, 転送, 回复, 转发, 答复, 回覆, 轉寄).
+_WORDS = (
+    "re", "fwd", "fw", "aw", "wg", "sv", "vs", "vb", "antw", "doorst", "tr", "rv", "res", "enc",
+    "odp", "pd", "ynt", "返信", "転送", "回复", "转发", "答复", "回覆", "轉寄",
+)
+# "Re:", "RE :", "Re[2]:", "Re(2):", "Re^2:", "返信："; the colon is required.
+_PREFIX = re.compile(
+    r"[ \t]*(?:" + "|".join(_WORDS) + r")[ \t]*(?:\[\d+\]|\(\d+\)|\^\d+)?[ \t]*[:：][ \t]*",
+    re.IGNORECASE,
+)
+_TAG = re.compile(r"[\[【]\s*INC-(\d{1,9})\s*[\]】]", re.IGNORECASE)
+_LEADING_TAG = re.compile(r"^[ \t]*[\[【]\s*INC-\d{1,9}\s*[\]】][ \t]*", re.IGNORECASE)
+
+
+def fold_width(text: str) -> str:
+    """Full-width ASCII forms and the ideographic space → ASCII, one character for one."""
+    return text.translate(_FOLD)
+
+
+def strip_prefixes(subject: str) -> str:
+    """The subject without its leading reply/forward prefixes, however many and in any order."""
+    position = 0
+    folded = fold_width(subject)
+    while match := _PREFIX.match(folded, position):
+        position = match.end()
+    return subject[position:].strip()
+
+
+def base_subject(subject: str) -> str:
+    """The subject without reply/forward prefixes and without leading `[INC-…]` tags among them."""
+    text = subject
+    while True:
+        stripped = strip_prefixes(text)
+        folded = fold_width(stripped)
+        match = _LEADING_TAG.match(folded)
+        if match is None:
+            return stripped
+        text = stripped[match.end():]
+
+
+def incident_tags(subject: str) -> tuple[int, ...]:
+    """Incident numbers tagged in a subject (`[INC-000123]`, full-width or 【】 too), first first."""
+    found: list[int] = []
+    for match in _TAG.finditer(fold_width(subject)):
+        number = int(match.group(1))
+        if number not in found:
+            found.append(number)
+    return tuple(found)
