@@ -8,6 +8,7 @@ attachment. --mailparser also times mailparser.parse_from_bytes for scale.
 
 from __future__ import annotations
 
+import email
 import os
 import sys
 import time
@@ -49,6 +50,27 @@ def typical_mail() -> bytes:
     return msg.as_bytes()
 
 
+def html_only_mail() -> bytes:
+    """The typical mail's text as an Outlook-style HTML-only body (~6 kB)."""
+    lines = (
+        "いつもお世話になっております。",
+        "株式会社サンプルの山田です。",
+        "本日10時頃からサーバーが応答しなくなりました。",
+    ) * 12
+    body = "".join(
+        f'<p class=MsoNormal><span style="font-family:Meiryo;color:#1F497D">{line}</span><o:p></o:p></p>\n'
+        for line in lines
+    )
+    html = f"<html><head><style>p.MsoNormal{{margin:0}}</style></head><body lang=JA>{body}</body></html>"
+    msg = MIMEText(html, "html", "utf-8")
+    msg["From"] = "taro.yamada@example.co.jp"
+    msg["To"] = "support@vendor.example"
+    msg["Subject"] = Header("HTMLのみ", "utf-8")
+    msg["Date"] = "Tue, 14 May 2024 10:23:45 +0900"
+    msg["Message-ID"] = "<html-only@example.co.jp>"
+    return msg.as_bytes()
+
+
 def big_mail(wire_size: int = 25 * 1024 * 1024) -> bytes:
     msg = MIMEMultipart()
     msg["From"] = "a@example.com"
@@ -63,25 +85,34 @@ def big_mail(wire_size: int = 25 * 1024 * 1024) -> bytes:
     return msg.as_bytes()
 
 
-def per_mail(parse, raw: bytes, seconds: float = 2.0) -> float:
+def per_mail(parse, raw: bytes, rounds: int = 7, seconds: float = 0.3) -> float:
+    """Best-of-rounds seconds per call: the machine is shared, the minimum is the signal."""
     parse(raw)
-    count = 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        parse(raw)
-        count += 1
-    return (time.perf_counter() - start) / count
+    best = float("inf")
+    for _ in range(rounds):
+        count = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            parse(raw)
+            count += 1
+        best = min(best, (time.perf_counter() - start) / count)
+    return best
 
 
 def main() -> None:
     typical = typical_mail()
     cost = per_mail(parse_mail, typical)
     print(f"typical mail ({len(typical)} bytes): {cost * 1e6:.0f} us/mail, {1 / cost:.0f} mails/s")
+    floor = per_mail(email.message_from_bytes, typical)
+    print(f"  (the stdlib parse alone, which any mail-parser based parse includes: {floor * 1e6:.0f} us)")
     if "--mailparser" in sys.argv:
         import mailparser
 
         cost = per_mail(mailparser.parse_from_bytes, typical)
         print(f"  mailparser.parse_from_bytes for comparison: {cost * 1e6:.0f} us/mail")
+    html = html_only_mail()
+    cost = per_mail(parse_mail, html)
+    print(f"html-only mail ({len(html)} bytes): {cost * 1e6:.0f} us/mail")
 
     big = big_mail()
     tracemalloc.start()
