@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -138,7 +139,10 @@ def run_database(name: str, db_url: str, dovecot: Dovecot, mails: int, batch: in
               f"{len(dovecot.uids(user, 'Processed'))} moved to Processed", flush=True)
     finally:
         daemon.terminate()
-        daemon.wait(timeout=60)
+        daemon.wait(timeout=120)
+        if daemon.stdout is not None:
+            daemon.stdout.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def fresh_pg_url(base: str) -> tuple[str, str]:
@@ -169,7 +173,10 @@ def main() -> None:
     try:
         if args.db in ("sqlite", "both"):
             work = Path(tempfile.mkdtemp(prefix="sg-bench-db-"))
-            run_database("sqlite", f"sqlite:///{work / 'gateway.db'}", dovecot, args.mails, args.batch)
+            try:
+                run_database("sqlite", f"sqlite:///{work / 'gateway.db'}", dovecot, args.mails, args.batch)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
         if args.db in ("postgresql", "both"):
             try:
                 url, schema = fresh_pg_url(args.pg)

@@ -133,7 +133,14 @@ def _take(sessions: sessionmaker[Session], where: Where, item: Fetched, oversize
 
 
 def _quarantine_oversize(sessions: sessionmaker[Session], inbound_id: int, detail: str, now: datetime) -> None:
-    """Hold an oversize mail for an operator; only if the processor has not taken it yet."""
+    """Hold an oversize mail for an operator; only if the processor has not taken it yet.
+
+    accept_raw() stores every mail as `received`, so this runs right after it. The
+    processor re-checks `received` inside its write transaction, after parsing and
+    rendering the batch, so it would have to finish a whole batch in the moment
+    between the two commits to win; if it ever does, the mail became an incident
+    (from its header) and a WARNING says so. Nothing is lost either way.
+    """
     def hold() -> int:
         with sessions.begin() as session:
             return session.execute(

@@ -144,8 +144,13 @@ def poll_mailbox(conn: ImapConnection, ctx: PollContext) -> PollStats:
 
 def _fetch(conn: ImapConnection, ctx: PollContext, where: Where, rescan: bool, uids: list[int],
            oversize: frozenset[int]) -> _Batch:
-    """Look the UIDs up in the ledger, FETCH what is new, and submit its commit."""
-    known: dict[int, Known] = ctx.run_db(known_uids, ctx.sessions, where, uids)
+    """Look the UIDs up in the ledger, FETCH what is new, and submit its commit.
+
+    The look-up is a read on this thread's own session, not a unit of work for the
+    database worker: there it would queue behind the previous batch's commit (SQLite
+    has one worker) and undo the overlap. WAL readers never wait for the writer.
+    """
+    known: dict[int, Known] = known_uids(ctx.sessions, where, uids)
     committed = [uid for uid in uids if uid in known and known[uid].outcome != UNREADABLE]
     todo = [uid for uid in uids if uid not in known
             or (known[uid].outcome == UNREADABLE and known[uid].attempts < MAX_FETCH_ATTEMPTS)]

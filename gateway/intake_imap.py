@@ -3,7 +3,7 @@
 The thread owns the connection (imapclient is not thread-safe) and loops:
 poll the mailbox (gateway/imap_poll.py), then wait for mail — IDLE (RFC 2177)
 where the server has it and the account allows it, else sleep poll_interval —
-and poll again. Database work is handed to the daemon's database workers, so
+and poll again. Database writes are handed to the daemon's database workers, so
 SQLite keeps its single writer.
 
 Failures never end the thread. Network trouble and server errors mean
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from gateway.settings import ImapSection, Settings, SettingsError
 log = logging.getLogger(__name__)
 
 IDLE_RENEW_SECONDS = 28 * 60  # RFC 2177 §3: re-issue IDLE at least every 29 minutes
+QUICK_SESSION_SECONDS = 60.0  # a session that fails sooner than this counts towards a pause
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,9 @@ class ImapPoller:
         """Poll, wait for mail, poll again; reconnect with back-off; return once `stop` is set."""
         log.info("imap[%s]: polling %r at %s:%s as %s (%s mode)", self.account.name, self.account.mailbox,
                  self.account.host, self.account.effective_port, self.account.user, self.account.mode)
+        quick_failures = 0
         while not self.stop.is_set():
+            started = time.monotonic()
             try:
                 self._retrying()(self._start)
                 self._session()
@@ -92,6 +96,11 @@ class ImapPoller:
                 break
             except Exception as exc:  # noqa: BLE001 - the connection broke after a good start
                 self._note_failure(exc, None)
+                # One drop: reconnect at once. A session that breaks soon after every good start
+                # (say, IDLE refused) must not become a login loop: pause, longer each time.
+                quick_failures = quick_failures + 1 if time.monotonic() - started < QUICK_SESSION_SECONDS else 0
+                if quick_failures >= 2:
+                    self.stop.wait(min(self.backoff.first * 2 ** (quick_failures - 2), self.backoff.max))
             finally:
                 self.close()
         log.info("imap[%s]: stopped", self.account.name)

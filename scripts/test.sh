@@ -45,4 +45,15 @@ if [ -z "${SUPPORT_GATEWAY_TEST_PG:-}" ]; then
   fi
 fi
 echo "test.sh: PostgreSQL for tests: $SUPPORT_GATEWAY_TEST_PG" >&2
+
+# Dovecot for the IMAP tests (issue 3): Debian's dovecot-imapd; each test module runs
+# a private instance on a free loopback port (tests/support/dovecot.py).
+if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+  echo "test.sh: installing dovecot-imapd for the IMAP tests" >&2
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+  fi
+fi
 "$VENV/bin/python" -m pytest "$@"
