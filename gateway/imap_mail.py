@@ -19,6 +19,11 @@ from gateway.core.model import Envelope
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
+# When the header names no sender at all. Not "": that is the null sender <>, which marks
+# bounces, and a human mail with a mangled From must not be ignored as one. `.invalid`
+# (RFC 2606) can never be a real address, so nothing is ever sent to it.
+UNKNOWN_SENDER = "unknown-sender@imap.invalid"
+
 
 def header_bytes(raw: bytes) -> bytes:
     """The header block of a raw mail (everything before the first empty line)."""
@@ -39,7 +44,7 @@ def describe(raw: bytes, mailbox_user: str) -> tuple[Envelope, str | None]:
     try:
         headers = _headers(raw)
     except Exception:  # noqa: BLE001 - a mangled header must not stop intake; the processor judges it
-        return Envelope("", (mailbox_user,) if "@" in mailbox_user else ()), None
+        return Envelope(UNKNOWN_SENDER, (mailbox_user,) if "@" in mailbox_user else ()), None
     return _envelope(headers, mailbox_user), _message_id(headers)
 
 
@@ -51,14 +56,14 @@ def _envelope(headers, mailbox_user: str) -> Envelope:  # type: ignore[no-untype
             sender = ""  # the null sender: a bounce or an auto-reply (RFC 5321 §4.5.5)
         else:
             found = _addresses(return_path[:1]) or _addresses(headers.get_all("From") or [])
-            sender = found[0] if found else ""
+            sender = found[0] if found else UNKNOWN_SENDER
         if "@" in mailbox_user:
             rcpts: tuple[str, ...] = (mailbox_user.lower(),)
         else:
             rcpts = tuple(a.lower() for a in _addresses((headers.get_all("To") or []) + (headers.get_all("Cc") or [])))
         return Envelope(sender, rcpts)
     except Exception:  # noqa: BLE001
-        return Envelope("", (mailbox_user,) if "@" in mailbox_user else ())
+        return Envelope(UNKNOWN_SENDER, (mailbox_user,) if "@" in mailbox_user else ())
 
 
 def _message_id(headers) -> str | None:  # type: ignore[no-untyped-def]
