@@ -20,7 +20,8 @@ from gateway import codes
 from gateway.clock import Clock
 from gateway.core.model import Envelope
 from gateway.database import Database
-from gateway.ingest import accept_raw
+from gateway.group_commit import GroupCommit
+from gateway.ingest import Arrival
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class IntakeHandler:
     def __init__(self, database: Database, support_addresses: frozenset[str], clock: Clock,
                  on_accepted: Callable[[], None]) -> None:
         self.database = database
+        self.commits = GroupCommit(database, clock)
         self.support_addresses = support_addresses
         self.clock = clock
         self.on_accepted = on_accepted
@@ -65,10 +67,8 @@ class IntakeHandler:
         self.in_flight += 1
         self.idle.clear()
         try:
-            accepted = await self.database.run(
-                accept_raw, self.database.intake_sessions, raw, smtp_envelope,
-                source=codes.SOURCE_SMTP, now=self.clock.now(), source_ref=_peer(session),
-            )
+            accepted = await self.commits.accept(
+                Arrival(raw, smtp_envelope, codes.SOURCE_SMTP, _peer(session)))
         except Exception:  # noqa: BLE001 - any store trouble: make the sending MTA retry
             log.exception("smtp: could not commit mail from %s; answered 451", envelope.mail_from)
             return REPLY_TRY_LATER
