@@ -156,21 +156,38 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (from /proc/PID/stat)."""
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_database(name: str, db_url: str, mails: int, connections: int, rate: float, rated_mails: int) -> None:
     daemon = Daemon(db_url)
     try:
         batch = [sample_mail(i) for i in range(mails)]
+        time.sleep(1.0)
+        worker = work_pid(daemon.process.pid)
+        cpu_before = cpu_seconds(daemon.process.pid), cpu_seconds(worker)
+        load_before = os.getloadavg()[0]
         began = time.perf_counter()
         latencies = send_all(daemon.port, batch, connections, None)
         intake_done = time.perf_counter()
         queued = wait_outbox(db_url, mails, sent=False)
         delivered = wait_outbox(db_url, mails, sent=True)
+        cpu_after = cpu_seconds(daemon.process.pid), cpu_seconds(worker)
         print(f"{name}: {mails} mails over {connections} connections: "
               f"end-to-end (ack in outbox) {mails / (queued - began):.0f} msg/s, "
               f"acks delivered to the folder {mails / (delivered - began):.0f} msg/s, "
               f"intake (250 answered) {mails / (intake_done - began):.0f} msg/s; "
               f"DATA→250 under full load p50 {statistics.median(latencies) * 1000:.1f} ms, "
               f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms")
+        print(f"{name}: CPU per mail: intake process {(cpu_after[0] - cpu_before[0]) / mails * 1000:.2f} ms, "
+              f"work process {(cpu_after[1] - cpu_before[1]) / mails * 1000:.2f} ms "
+              f"(load average before the run: {load_before:.2f})")
         rated = [sample_mail(mails + i) for i in range(rated_mails)]
         latencies = send_all(daemon.port, rated, connections, rate)
         wait_outbox(db_url, mails + rated_mails, sent=True)
