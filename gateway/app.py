@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.core.decide import Policy
+from gateway.core.plan import Duration, Plan, Target, with_agreed_reports
 from gateway.plans import PlanBook, PlanError, load_plans
 from gateway.render import Renderer
 from gateway.settings import Settings, SettingsError
@@ -17,6 +18,15 @@ class App:
     plans: PlanBook
     renderer: Renderer
     policy: Policy
+
+    def plan_for(self, plan_name: str, customer_key: str) -> Plan:
+        """The plan as it applies to one customer: "per-agreement" reports replaced by the agreed cadence."""
+        plan = self.plans.get(plan_name)
+        customer = next((c for c in self.settings.customers if c.key == customer_key), None)
+        if customer is None or customer.status_report is None:
+            return plan
+        return with_agreed_reports(plan, Target(Duration.parse(customer.status_report.every),
+                                                customer.status_report.clock))
 
     @property
     def sender_address(self) -> str:
@@ -53,5 +63,7 @@ def build_app(settings: Settings, *, create_secret: bool = True) -> App:
             token_secret=load_token_secret(settings, create=create_secret),
             held_reply=settings.gateway.held_reply,
             workaround_plans=frozenset(name for name, plan in plans.plans.items() if plan.workaround_downgrade),
+            escalation_ladders={name: plan.customer_escalation_ladder for name, plan in plans.plans.items()
+                                if plan.customer_escalation_ladder},
         ),
     )

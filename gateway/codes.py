@@ -51,6 +51,13 @@ KIND_RESOLVED = "resolved"                 # the customer is told the incident i
 KIND_SEVERITY = "severity-changed"         # the customer is told the new severity and why
 KIND_COMMAND_ERROR = "command-error"       # the engineer is told what was wrong with a command
 KIND_HELD = "held"                         # polite reply to an unknown address of a customer's domain
+# Scheduled by the SLA clock (issue 5); keyed (incident, kind, rung, cycle) in outbox.dedupe_key.
+KIND_STATUS = "status"                     # regular status report to the customer
+KIND_ESCALATION = "escalation"             # internal: to the escalation rung's recipients
+KIND_DOWNGRADE = "downgrade"               # severity 1 → 2: the customer's contact was away too long
+KIND_REMINDER = "reminder"                 # the incident waits for the customer (7/14/21 days)
+KIND_TIMEOUT = "timeout"                   # closed after a month on the customer side
+KIND_ESCALATE_ACK = "escalate-ack"         # the customer's own escalation: accepted or refused
 
 # Sources of inbound mail.
 SOURCE_SMTP = "smtp"

@@ -29,6 +29,7 @@ from gateway.doorbell import Doorbell
 from gateway.intake_imap import imap_credentials, serve_imap
 from gateway.intake_smtp import IntakeHandler, make_smtp_factory
 from gateway.processor import process_pending
+from gateway.scheduler import next_wakeup, tick
 from gateway.sender import RetryPolicy, claim, next_due, record
 from gateway.settings import Settings
 from gateway.transports import FolderTransport, RelayConfig, SmtpRelayTransport, Transport
@@ -161,12 +162,12 @@ async def _serve(app: App, database: Database, clock: Clock, stop: asyncio.Event
 
 
 class _InlineWork(_Work):
-    """Processing and sending as tasks on the daemon's own loop."""
+    """Processing, the SLA scheduler and sending as tasks on the daemon's own loop."""
 
     def __init__(self, app: App, database: Database, clock: Clock, transport: Transport) -> None:
         self.app, self.database, self.clock, self.transport = app, database, clock, transport
         self.policy = retry_policy(app.settings)
-        self.wake_processor, self.wake_sender = _Wakeup(), _Wakeup()
+        self.wake_processor, self.wake_sender, self.wake_scheduler = _Wakeup(), _Wakeup(), _Wakeup()
 
     def wake(self) -> None:
         self.wake_processor()
@@ -176,7 +177,20 @@ class _InlineWork(_Work):
                                        self.app.settings.gateway.process_batch)
         if done:
             self.wake_sender()
+            self.wake_scheduler()  # new events may have moved an incident's next due time
         return done
+
+    async def schedule_step(self) -> int:
+        done = await self.database.run(tick, self.app, self.database.sessions, self.clock)
+        if done:
+            self.wake_sender()
+        return done
+
+    async def scheduler_idle(self) -> float:
+        due = await self.database.run(next_wakeup, self.database.sessions)
+        if due is None:
+            return IDLE_POLL_SECONDS * 5
+        return max(0.05, min((due - self.clock.now()).total_seconds(), IDLE_POLL_SECONDS))
 
     async def send_step(self) -> int:
         # Database work stays on the database worker; only the network I/O runs elsewhere.
@@ -197,12 +211,15 @@ class _InlineWork(_Work):
         processing_stop, sending_stop = asyncio.Event(), asyncio.Event()
         async with asyncio.TaskGroup() as group:
             group.create_task(_loop("processor", self.process_step, self.wake_processor, processing_stop))
+            group.create_task(_loop("scheduler", self.schedule_step, self.wake_scheduler, processing_stop,
+                                    idle_timeout=self.scheduler_idle))
             group.create_task(_loop("sender", self.send_step, self.wake_sender, sending_stop,
                                     idle_timeout=self.sender_idle))
             await stop.wait()
             await _drain(self.process_step)
             processing_stop.set()
             self.wake_processor()
+            self.wake_scheduler()
             await _drain(self.send_step, rounds=3)
             sending_stop.set()
             self.wake_sender()

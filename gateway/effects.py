@@ -17,9 +17,21 @@ from sqlalchemy.orm import Session
 
 from gateway import codes
 from gateway.app import App
-from gateway.core.model import OPEN, VENDOR_SIDE, Action, CustomerRef, Decision, IncidentState, SeverityAssessment
+from gateway.core import commands as cmd
+from gateway.core.model import (
+    OPEN,
+    VENDOR_SIDE,
+    Action,
+    CustomerEscalation,
+    CustomerRef,
+    Decision,
+    IncidentState,
+    SeverityAssessment,
+)
+from gateway.core.sla import ClockEvent, evaluate
 from gateway.letters import Letter, Written, thread_of, write
 from gateway.mime import clean_header
+from gateway.notices import escalation_letter, local_time
 from gateway.render import describe_target
 from parsers.model import ParsedMail
 from parsers.subject import base_subject
@@ -187,6 +199,10 @@ def _ack(app: App, incident: Incident, customer: CustomerRef, assessment: Severi
         "contact_name": contact_name,
         "plan": {"name": plan_.name, "title": plan_.title},
         "response_target": describe_target(plan_.terms(incident.severity).response, customer.locale),
+        # The real deadline on the plan's calendar (issue 5): nights, weekends, holidays skipped.
+        "response_due": local_time(plan_, evaluate([ClockEvent(e.at, e.type, e.data) for e in incident.events[:1]],
+                                                   app.plan_for(plan_.name, customer.key),
+                                                   incident.opened_at).response_due),
         "ask_phone": assessment.ask_phone,
         "phone": app.settings.gateway.phone,
         "linked": {"ref": linked.ref, "why": why} if linked else None,
@@ -268,7 +284,24 @@ def _customer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decis
     after = decision.after
     assert after is not None
     _notify(app, update, after, after, "reply", mail.from_addr, decision.text, now)
+    if decision.customer_escalation is not None:
+        _customer_escalation(app, update, after, decision.customer_escalation, now)
     return update
+
+
+def _customer_escalation(app: App, update: IncidentUpdate, state: IncidentState, asked: CustomerEscalation,
+                         now: datetime) -> None:
+    """Kaspersky §3: tell the rung (internal) and acknowledge or explain the refusal to the customer."""
+    plan_ = app.plans.get(state.plan)
+    if asked.accepted:
+        letter = escalation_letter(app, state, plan_, asked.rung, None, None,
+                                   {"by_customer": True, "level": asked.level},
+                                   {"level": asked.level, "by": "customer"})
+        if letter is not None:
+            _add_to_update(update, write(app, letter, now))
+    _add_to_update(update, write(app, _to_customer(state, codes.KIND_ESCALATE_ACK, "escalate-ack", {
+        "accepted": asked.accepted, "rung": asked.rung, "level": asked.level, "levels": asked.levels,
+        "reason": asked.reason}), now))
 
 
 def _engineer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decision,
@@ -283,6 +316,12 @@ def _engineer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decis
         before, level, reason = reply.severity_change
         _add_to_update(update, write(app, _to_customer(after, codes.KIND_SEVERITY, "severity-changed", {
             "before": before, "severity": level, "reason": reason}), now))
+    rung = app.plans.get(after.plan).engineer_escalation
+    if cmd.ESCALATE in reply.commands and rung:
+        letter = escalation_letter(app, after, app.plans.get(after.plan), rung, None, None,
+                                   {"by_engineer": mail.from_addr}, {"by": mail.from_addr})
+        if letter is not None:
+            _add_to_update(update, write(app, letter, now))
     if reply.resolution is not None:
         _add_to_update(update, write(app, _to_customer(after, codes.KIND_RESOLVED, "resolved", {
             "resolution": reply.resolution, "text": reply.relay_text or ""}), now))

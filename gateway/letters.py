@@ -34,6 +34,7 @@ class Letter:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     dedupe_key: str | None = None
+    event_data: dict[str, Any] = field(default_factory=dict)  # e.g. the SLA clock's key of the notice
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def write(app: App, letter: Letter, now: datetime) -> Written:
                               author=app.sender_address, subject=rendered.subject, body_text=rendered.body,
                               created_at=now)
     event = IncidentEvent(at=now, type="notice", data={
-        "kind": letter.kind, "to": list(letter.to), "message_id": outgoing.message_id})
+        "kind": letter.kind, "to": list(letter.to), "message_id": outgoing.message_id, **letter.event_data})
     return Written(row, message, event)
 
 

@@ -42,6 +42,7 @@ from gateway.core.decide import decide
 from gateway.core.model import Context, Decision, Envelope, IncidentState, Sender
 from gateway.directory import sender_for
 from gateway.effects import INCIDENT_COUNTER, Outcome, apply, new_incidents, plan
+from gateway.scheduler import reschedule
 from gateway.threads import incident_states, numbers_for_message_ids
 from parsers import ParsedMail, UnparseableMail, parse_mail
 from store.inbound import InboundMessage
@@ -78,7 +79,7 @@ def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limi
     try:
         outcomes = _plan_all(app, writers, _prepare_all(app, readers, ids), now)
         with writers.begin() as session:
-            _write(session, outcomes, now)
+            _write(app, session, outcomes, now)
     except Exception:  # noqa: BLE001 - a failed batch is retried mail by mail
         log.exception("batch of %s mails failed to commit; processing them one at a time", len(ids))
         for inbound_id in ids:
@@ -93,7 +94,7 @@ def process_one(app: App, readers: sessionmaker[Session], inbound_id: int, now: 
     try:
         outcomes = _plan_all(app, writers, _prepare_all(app, readers, [inbound_id]), now)
         with writers.begin() as session:
-            return _write(session, outcomes, now).get(inbound_id)
+            return _write(app, session, outcomes, now).get(inbound_id)
     except Exception as exc:  # noqa: BLE001 - quarantine, never crash the daemon
         log.exception("inbound %s: processing failed; quarantined", inbound_id)
         _quarantine(writers, inbound_id, codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}", now)
@@ -197,7 +198,8 @@ def _plan_one(app: App, item: Prepared, now: datetime, numbers: list[int]) -> Ou
         return Outcome(codes.QUARANTINED, codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"[:4000])
 
 
-def _write(session: Session, outcomes: list[tuple[Prepared, Outcome]], now: datetime) -> dict[int, str]:
+def _write(app: App, session: Session, outcomes: list[tuple[Prepared, Outcome]],
+           now: datetime) -> dict[int, str]:
     """Step 3: apply every planned outcome in the caller's transaction; return the new states."""
     rows = {row.id: row for row in session.scalars(
         select(InboundMessage)
@@ -225,8 +227,18 @@ def _write(session: Session, outcomes: list[tuple[Prepared, Outcome]], now: date
                 row.from_addr = item.mail.from_addr[:320]
                 row.subject = item.mail.subject[:2000]
             apply(session, row, outcome, now, incident)
+            for touched in [*outcome.incidents, *([incident] if incident is not None else [])]:
+                reschedule(app, touched, _customer_key(item), now)  # the SLA clock's next due time
             log.info("inbound %s: %s (%s)", row.id, row.state, row.reason)
     return {inbound_id: row.state for inbound_id, row in rows.items()}
+
+
+def _customer_key(item: Prepared) -> str:
+    decision = item.decision
+    assert decision is not None
+    if decision.customer is not None:
+        return decision.customer.key
+    return decision.incident.customer_key if decision.incident is not None else ""
 
 
 def _lock_incidents(session: Session, ids: list[int]) -> dict[int, Incident]:

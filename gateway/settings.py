@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.core.plan import Duration
+
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -190,6 +192,21 @@ class TokensSection(_Section):
     secret_file: Path | None = None
 
 
+class AgreedReportSection(_Section):
+    """A status-report cadence agreed with the customer (support-programs.md §4 "as agreed")."""
+
+    every: str  # a plan duration: "24h", "8h30m", "2d"
+    clock: Literal["wall", "business"] = "business"
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        duration = Duration.parse(value)
+        if duration.months or not (duration.days or duration.hours or duration.minutes):
+            raise ValueError("use a positive duration without months, e.g. 24h or 8h30m")
+        return value
+
+
 class CustomerSection(_Section):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = Field(min_length=1, max_length=200)
@@ -198,11 +215,21 @@ class CustomerSection(_Section):
     charset: Literal["utf-8", "iso-2022-jp"] = "utf-8"
     domains: list[str] = []
     contacts: list[Address] = Field(default=[], max_length=8)  # support-programs.md §7
+    # The customer's Technical Account Manager: copied on every scheduled notice of a plan
+    # with copy_tam_on_notices (Sophos TAM, seeds/000 §4.1), and the "tam" escalation rung.
+    tam: Address | None = None
+    # Replaces the plan's "per-agreement" status reports (default: none are sent).
+    status_report: AgreedReportSection | None = None
 
     @field_validator("contacts")
     @classmethod
     def _contacts(cls, values: list[str]) -> list[str]:
         return [_address(v) for v in values]
+
+    @field_validator("tam")
+    @classmethod
+    def _tam(cls, value: str | None) -> str | None:
+        return None if value is None else _address(value)
 
     @field_validator("domains")
     @classmethod
@@ -220,6 +247,14 @@ class Settings(_Section):
     engineers: EngineersSection = EngineersSection()
     tokens: TokensSection = TokensSection()
     customers: list[CustomerSection] = []
+    # Escalation rung → internal recipients (issue 5), e.g. `support-manager = ["mgr@vendor.test"]`.
+    # A rung without recipients goes to the engineers' queue address.
+    escalation: dict[str, list[Address]] = {}
+
+    @field_validator("escalation")
+    @classmethod
+    def _escalation(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {rung: [_address(a) for a in addresses] for rung, addresses in value.items()}
 
     @model_validator(mode="after")
     def _unique_customers(self) -> Settings:

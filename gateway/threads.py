@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.core.model import IncidentState
 from store.customers import Customer
-from store.incidents import Incident, IncidentMessage
+from store.incidents import Incident, IncidentEvent, IncidentMessage
 from store.outbox import OutboxMessage
 
 CUSTOMER_VISIBLE = ("in", "out")  # IncidentMessage directions of the customer's conversation
@@ -71,4 +71,7 @@ def _state(session: Session, incident: Incident, customer: Customer) -> Incident
         customer_thread=thread[:1] + thread[1:][-(_THREAD_LIMIT - 1):],
         last_customer_message_id=own_ids[-1] if own_ids else None,
         customer_name=customer.name, locale=customer.locale, charset=customer.charset,
+        escalation_level=session.scalar(select(func.count()).select_from(IncidentEvent).where(
+            IncidentEvent.incident_id == incident.id, IncidentEvent.type == "escalated",
+            IncidentEvent.data["by"].as_string() == "customer")) or 0,
     )

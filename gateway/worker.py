@@ -1,4 +1,7 @@
-"""The work process: the processor and the sender, beside the process that answers SMTP.
+"""The work process: the processor, the SLA scheduler and the sender, beside the SMTP process.
+
+The scheduler's tick runs in the processor thread, after each processing step:
+both write incidents, and one writer thread keeps SQLite's lock uncontended.
 
 Python runs one thread at a time per process; parsing, deciding and writing
 incidents would otherwise take the CPU from the SMTP sessions and make senders
@@ -26,6 +29,7 @@ from gateway.app import App, build_app
 from gateway.doorbell import Listener
 from gateway.clock import Clock, SystemClock
 from gateway.processor import process_pending
+from gateway.scheduler import next_wakeup, tick
 from gateway.sender import RetryPolicy, next_due, send_due
 from gateway.settings import settings_from_dict
 from gateway.transports import Transport
@@ -78,8 +82,22 @@ class WorkLoop:
             self._send_wake.set()
         return done
 
+    def schedule_step(self) -> int:
+        """One SLA scheduler tick (gateway.scheduler): due notices become outbox rows."""
+        done = tick(self.app, self.writers, self.clock)
+        if done:
+            self._send_wake.set()
+        return done
+
     def send_step(self) -> int:
         return send_due(self.writers, self.transport, self.clock, self.policy)
+
+    def schedule_idle_seconds(self) -> float:
+        """Sleep until the earliest incident is due (at most IDLE_SECONDS; new mail rings the bell)."""
+        due = next_wakeup(self.readers)
+        if due is None:
+            return IDLE_SECONDS
+        return max(0.01, min((due - self.clock.now()).total_seconds(), IDLE_SECONDS))
 
     def idle_seconds(self) -> float:
         due = next_due(self.readers)
@@ -102,8 +120,10 @@ class WorkLoop:
             if parent_pid is not None and os.getppid() != parent_pid:
                 log.error("the daemon is gone; the work process stops")
                 return
-            if _guarded("processing", self.process_step) == 0:
-                wake.wait(IDLE_SECONDS)
+            processed = _guarded("processing", self.process_step)
+            scheduled = _guarded("scheduling", self.schedule_step)
+            if processed == 0 and scheduled == 0:
+                wake.wait(_guarded("scheduling", self.schedule_idle_seconds, IDLE_SECONDS))
                 wake.clear()
         for _ in range(DRAIN_ROUNDS):  # what was received before the stop is processed
             if _guarded("processing", self.process_step) <= 0:

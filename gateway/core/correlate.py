@@ -86,6 +86,23 @@ def engineer_thread(context: Context, secret: bytes) -> tuple[IncidentState, str
     return None
 
 
+def engineer_thread_by_clues(context: Context) -> tuple[IncidentState, str] | None:
+    """`replay` only: an engineer recognised by From alone is placed by Message-ID, then subject tag.
+
+    Recorded mail carries the tokens of another gateway's secret, so in a what-if
+    run the From address is trusted; the daemon never calls this.
+    """
+    clues, incidents = context.clues, context.incidents
+    for message_id in clues.message_ids:
+        number = context.by_message_id.get(message_id)
+        if number is not None and number in incidents:
+            return incidents[number], MESSAGE_ID
+    for number in clues.subject_refs:
+        if number in incidents:
+            return incidents[number], SUBJECT_TAG
+    return None
+
+
 def wanted_numbers(clues: Clues, by_message_id: dict[str, int]) -> set[int]:
     """Every incident number the shell should look up for these clues."""
     numbers = {by_message_id[m] for m in clues.message_ids if m in by_message_id}

@@ -6,13 +6,15 @@ incidents and the Message-IDs we know, and passes them in as a Context.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from gateway import codes
 from gateway.core import commands as cmd
 from gateway.core.commands import ParsedReply, parse_reply, split_items
 from gateway.core.conversation import customer_message, engineer_reply
-from gateway.core.correlate import customer_thread, engineer_thread
+from gateway.core.correlate import customer_thread, engineer_thread, engineer_thread_by_clues
+from gateway.core.escalation import asks_to_escalate, escalate, escalate_address_used
 from gateway.core.model import (
     CONTACT,
     ENGINEER,
@@ -41,6 +43,10 @@ class Policy:
     token_secret: bytes = b""
     held_reply: bool = True  # answer unknown addresses of known customer domains politely
     workaround_plans: frozenset[str] = frozenset()  # plans where level 1 with a workaround becomes 2
+    # plan → customer escalation ladder (Kaspersky: tam, support-lead, account-manager)
+    escalation_ladders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # `replay` only: engineers are recognised by From alone (recorded mail has no valid token).
+    trust_engineer_from: bool = False
 
 
 def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Policy) -> Decision:
@@ -64,10 +70,10 @@ def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Polic
         return Decision(Action.HOLD, codes.UNKNOWN_CONTACT, sender.customer, held_reply=policy.held_reply)
     if sender.role != CONTACT or sender.customer is None:
         return Decision(Action.HOLD, codes.UNKNOWN_SENDER)
-    return _customer(mail, context, policy)
+    return _customer(mail, envelope, context, policy)
 
 
-def _customer(mail: ParsedMail, context: Context, policy: Policy) -> Decision:
+def _customer(mail: ParsedMail, envelope: Envelope, context: Context, policy: Policy) -> Decision:
     customer = context.sender.customer
     assert customer is not None
     text = strip_quotes(mail.body_text) or mail.body_text.strip()
@@ -82,12 +88,22 @@ def _customer(mail: ParsedMail, context: Context, policy: Policy) -> Decision:
         return Decision(Action.OPEN_INCIDENT, codes.RECURRENCE_OPENED, customer, assessment,
                         threaded_by=layer, linked_to=incident, text=text)
     after, events = customer_message(incident, mail.from_addr, mail.message_id, layer)
+    escalation = None
+    ladder = policy.escalation_ladders.get(incident.plan, ())
+    if ladder and (asks_to_escalate(base_subject(mail.subject), text)
+                   or escalate_address_used((*envelope.rcpt_tos, *mail.to, *mail.cc), policy.own_addresses)):
+        more, escalation = escalate(incident, ladder, mail.from_addr)
+        events = (*events, *more)
+        if escalation.accepted:
+            after = replace(after, escalation_level=escalation.level)
     return Decision(Action.CUSTOMER_REPLY, codes.CUSTOMER_REPLIED, customer, incident=incident, after=after,
-                    events=events, threaded_by=layer, text=text)
+                    events=events, threaded_by=layer, text=text, customer_escalation=escalation)
 
 
 def _engineer(mail: ParsedMail, context: Context, policy: Policy) -> Decision:
     found = engineer_thread(context, policy.token_secret)
+    if found is None and policy.trust_engineer_from:
+        found = engineer_thread_by_clues(context)
     if found is None:
         # From alone is not an identity: without our reply token nothing happens (issue 4).
         return Decision(Action.HOLD, codes.ENGINEER_UNVERIFIED)

@@ -103,6 +103,7 @@ class IncidentState:
     customer_name: str = ""
     locale: str = "en"  # the customer's, for everything we write to them
     charset: str = "utf-8"
+    escalation_level: int = 0  # customer escalations accepted so far (Kaspersky ladder)
 
     @property
     def ref(self) -> str:
@@ -167,6 +168,17 @@ class EngineerReply:
 
 
 @dataclass(frozen=True)
+class CustomerEscalation:
+    """A customer's `#escalate` (gateway.core.escalation): one level up, or refused and why."""
+
+    accepted: bool
+    level: int  # 1-based level reached (accepted) or current level (refused)
+    rung: str  # the rung now responsible ("" if none yet)
+    levels: int
+    reason: str = ""  # why it was refused
+
+
+@dataclass(frozen=True)
 class Decision:
     """What to do with one parsed inbound mail."""
 
@@ -183,6 +195,7 @@ class Decision:
     errors: tuple[str, ...] = ()  # command errors, explained to the engineer
     held_reply: bool = False  # send the polite "who may open incidents" reply
     text: str = ""  # the mail's own text (quoted history and signature removed)
+    customer_escalation: CustomerEscalation | None = None  # the customer asked to escalate (Kaspersky)
 
     @property
     def new_incidents(self) -> int:

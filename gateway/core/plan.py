@@ -7,7 +7,7 @@ them. Nothing here knows where the data came from.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 
 _DURATION = re.compile(r"^(?:(?P<mo>\d+)mo)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?$")
@@ -95,6 +95,10 @@ class Calendar:
     holiday_country: str | None
     closures: tuple[tuple[tuple[int, int], tuple[int, int]], ...]  # ((month, day), (month, day))
     extra_holidays: frozenset[date] = field(default_factory=frozenset)
+    # Public holidays of `holiday_country` as plain dates (the shell loads them, the core
+    # stays pure) and the years they cover, inclusive; outside them the clock refuses to guess.
+    holidays: frozenset[date] = field(default_factory=frozenset, repr=False)
+    holiday_years: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,18 @@ class Plan:
     periodic_report: Duration | None = None
     # seeds/002 appendix 1 (Kaspersky): a level-1 incident becomes level 2 once a workaround exists.
     workaround_downgrade: bool = False
+    # The rung an engineer's `#escalate` notifies (Sophos §7 "product development ... as needed").
+    engineer_escalation: str | None = None
 
     def terms(self, severity: int) -> SeverityTerms:
         return self.severities[severity]
+
+
+AS_AGREED = "per-agreement"
+
+
+def with_agreed_reports(plan: Plan, cadence: Target) -> Plan:
+    """The plan with its "per-agreement" status reports replaced by a customer's agreed cadence."""
+    severities = {level: replace(terms, status_report=cadence) if terms.status_report == AS_AGREED else terms
+                  for level, terms in plan.severities.items()}
+    return replace(plan, severities=severities)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from gateway.core.plan import (
 BUILTIN_DIR = Path(__file__).resolve().parent
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _REPORT_POLICIES = ("per-agreement", "periodic-report", "none")
+# Years of public holidays given to calendars (the SLA clock refuses dates outside them).
+HOLIDAY_YEARS = (2000, 2060)
 
 
 class PlanError(Exception):
@@ -84,9 +87,23 @@ def _calendar(name: str, path: Path, data: dict[str, Any]) -> Calendar:
             closes=closes,
             holiday_country=data.get("holidays"),
             closures=closures,
+            holidays=public_holidays(data["holidays"]) if data.get("holidays") else frozenset(),
+            holiday_years=HOLIDAY_YEARS if data.get("holidays") else (0, 0),
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise PlanError(f"{where}: {exc!r}") from None
+
+
+@lru_cache(maxsize=8)
+def public_holidays(country: str, years: tuple[int, int] = HOLIDAY_YEARS) -> frozenset[date]:
+    """The country's public holidays (the `holidays` package) as plain dates, loaded once."""
+    import holidays  # imported here: only calendars that name a country need it
+
+    try:
+        found = holidays.country_holidays(country, years=range(years[0], years[1] + 1))
+    except NotImplementedError:
+        raise ValueError(f"holidays: unknown country {country!r}") from None
+    return frozenset(found.keys())
 
 
 def _month_day(text: str) -> tuple[int, int]:
@@ -129,6 +146,7 @@ def _plan(name: str, raw: dict[str, tuple[Path, dict[str, Any]]], calendars: dic
             customer_escalation_ladder=tuple(data.get("customer_escalation_ladder", ())),
             periodic_report=Duration.parse(periodic) if periodic else None,
             workaround_downgrade=bool(data.get("workaround_downgrade", False)),
+            engineer_escalation=data.get("engineer_escalation"),
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise PlanError(f"{path}: {key}: {exc!r}") from None

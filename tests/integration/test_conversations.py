@@ -319,7 +319,7 @@ def test_a_reply_decided_on_an_incident_that_changed_meanwhile_is_decided_again(
     with pipeline.sessions.begin() as session:  # e.g. an operator or the scheduler changed it
         session.scalar(select(Incident).where(Incident.number == 1)).side = "vendor"  # type: ignore[union-attr]
     with pipeline.sessions.begin() as session:
-        states = _write(session, _plan_all(pipeline.app, pipeline.sessions, prepared, now), now)
+        states = _write(pipeline.app, session, _plan_all(pipeline.app, pipeline.sessions, prepared, now), now)
     assert states == {} and pipeline.inbound(accepted.inbound_id).state == codes.RECEIVED
     pipeline.run_until_idle()
     assert pipeline.inbound(accepted.inbound_id).reason == codes.CUSTOMER_REPLIED

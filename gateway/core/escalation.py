@@ -1,0 +1,61 @@
+"""Customer-initiated escalation (Kaspersky, seeds/002 §3 "quality control"). Pure.
+
+Asked for by a line `#escalate` / `エスカレーション…` in the customer's own text, in
+the subject, or by writing to the dedicated address `support+escalate@…`.
+
+The customer may escalate an unresolved incident while it is on the vendor
+side: each request moves it one level up the plan's ladder (tam → support-lead
+→ account-manager). While the incident waits for the customer it is refused
+with an explanation; the side is judged as it was *before* the customer's
+message (which itself hands the incident back to the vendor).
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway.core.model import VENDOR_SIDE, CustomerEscalation, Event, IncidentState
+from parsers.subject import fold_width
+
+# A line that starts with "#escalate", "#エスカレーション" or "エスカレーション…" (e.g. "エスカレーションを希望します").
+_ASK = re.compile(r"^(?:#\s*(?:escalate|エスカレーション|エスカレート)(?:\s|$)|エスカレーション)", re.IGNORECASE)
+_ASK_IN_SUBJECT = re.compile(r"#\s*(?:escalate|エスカレーション|エスカレート)(?:\s|$)", re.IGNORECASE)
+ESCALATE_DETAIL = "escalate"  # support+escalate@…: the dedicated escalate address
+REFUSED_CUSTOMER_SIDE = "customer-side"
+REFUSED_TOP = "top-of-ladder"
+
+
+def asks_to_escalate(subject: str, text: str) -> bool:
+    """Whether the customer's own text (quotes removed) or subject asks for an escalation."""
+    if _ASK_IN_SUBJECT.search(fold_width(subject)):
+        return True
+    return any(_ASK.match(fold_width(line).strip()) for line in text.split("\n"))
+
+
+def escalate_address_used(recipients: tuple[str, ...], own_addresses: frozenset[str]) -> bool:
+    """A mail to the dedicated escalate address, `support+escalate@…` of one of our addresses."""
+    for address in recipients:
+        local, _, domain = address.strip().strip("<>").lower().rpartition("@")
+        base, plus, detail = local.partition("+")
+        if plus and detail == ESCALATE_DETAIL and f"{base}@{domain}" in own_addresses:
+            return True
+    return False
+
+
+def escalate(before: IncidentState, ladder: tuple[str, ...], author: str
+             ) -> tuple[tuple[Event, ...], CustomerEscalation]:
+    """One step up the ladder, or a refusal with its reason, and the event that records it."""
+    level = before.escalation_level
+    current = ladder[level - 1] if 0 < level <= len(ladder) else ""
+    if before.side != VENDOR_SIDE:
+        outcome = CustomerEscalation(False, level, current, len(ladder), REFUSED_CUSTOMER_SIDE)
+    elif level >= len(ladder):
+        outcome = CustomerEscalation(False, level, current, len(ladder), REFUSED_TOP)
+    else:
+        outcome = CustomerEscalation(True, level + 1, ladder[level], len(ladder))
+    if outcome.accepted:
+        event = Event("escalated", {"by": "customer", "author": author, "level": outcome.level,
+                                    "rung": outcome.rung})
+    else:
+        event = Event("escalation-refused", {"by": "customer", "author": author, "reason": outcome.reason})
+    return (event,), outcome

@@ -1,0 +1,189 @@
+"""The scheduler: wake for the earliest `incidents.next_due_at`, do what the SLA clock says is due.
+
+architecture.md: the clock (gateway.core.sla) is pure; this is its shell. A tick
+selects the incidents whose next due time has passed (an index range scan: the
+cost grows with the number due, not the number open), reads their events in one
+query, evaluates the clock, and in the same transaction writes what is due —
+outbox rows keyed (incident, kind, rung, cycle) in `outbox.dedupe_key`, events
+that record each action (with the same key, so the clock sees it done),
+downgrade and timeout state changes — and stores each incident's next due
+time. Rows are locked (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's writer
+lock serialises), so several daemons never do the same thing twice, and a
+crash before the commit leaves everything to do again.
+
+`reschedule` is called by the processor whenever an incident's events change
+(new incident, side flip, severity change, resolution), so `next_due_at` is
+always the clock's answer for the current log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.app import App
+from gateway.clock import Clock
+from gateway.core import sla
+from gateway.core.model import CLOSED, IncidentState
+from gateway.core.plan import Plan, Target
+from gateway.core.sla import ClockEvent, Due, SlaView, evaluate
+from gateway.letters import Letter, write
+from gateway.notices import customer_side_letter, escalation_letter, status_letter
+from gateway.render import describe_target
+from gateway.threads import incident_states
+from store.incidents import Incident, IncidentEvent
+
+log = logging.getLogger(__name__)
+
+TICK_LIMIT = 1000  # incidents handled per tick (one transaction); the rest wait for the next tick
+_STATE_CHUNK = 100  # gateway.threads.incident_states reads at most 100 at a time
+
+
+def clock_events(rows: Iterable[IncidentEvent]) -> list[ClockEvent]:
+    return [ClockEvent(row.at, row.type, row.data) for row in rows]
+
+
+def wake_at(view: SlaView) -> datetime | None:
+    """When the scheduler must look at the incident again: the earliest due or upcoming item."""
+    return min([d.at for d in view.due] + [d.at for d in view.upcoming], default=None)
+
+
+def reschedule(app: App, incident: Incident, customer_key: str, now: datetime) -> None:
+    """Store the clock's next due time for an incident whose events just changed."""
+    if incident.status != sla.OPEN or not incident.events:
+        incident.next_due_at = None
+        return
+    view = evaluate(clock_events(incident.events), app.plan_for(incident.plan, customer_key), now)
+    incident.next_due_at = wake_at(view)
+
+
+def next_wakeup(sessions: sessionmaker[Session]) -> datetime | None:
+    """The earliest due time of any incident (the scheduler sleeps until then)."""
+    with sessions() as session:
+        return session.scalar(select(func.min(Incident.next_due_at)))
+
+
+def find_due(session: Session, now: datetime, limit: int = TICK_LIMIT) -> list[Incident]:
+    """The incidents due by `now`, earliest first, locked for this transaction."""
+    return list(session.scalars(
+        select(Incident).where(Incident.next_due_at <= now).order_by(Incident.next_due_at).limit(limit)
+        .with_for_update(skip_locked=True)))
+
+
+def tick(app: App, sessions: sessionmaker[Session], clock: Clock, limit: int = TICK_LIMIT) -> int:
+    """One scheduler pass in one transaction; return how many incidents were due."""
+    now = clock.now()
+    with sessions.begin() as session:
+        incidents = find_due(session, now, limit)
+        if incidents:
+            process_due(app, session, incidents, now)
+    return len(incidents)
+
+
+def process_due(app: App, session: Session, incidents: Sequence[Incident], now: datetime) -> None:
+    """Evaluate each due incident's clock and write what is due, in the caller's transaction."""
+    events: dict[int, list[IncidentEvent]] = defaultdict(list)
+    for row in session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id.in_(
+            [i.id for i in incidents])).order_by(IncidentEvent.incident_id, IncidentEvent.id)):
+        events[row.incident_id].append(row)
+    numbers = [i.number for i in incidents]
+    states: dict[int, IncidentState] = {}
+    for start in range(0, len(numbers), _STATE_CHUNK):
+        states.update(incident_states(session, numbers[start:start + _STATE_CHUNK]))
+    for incident in incidents:
+        try:
+            with session.begin_nested():
+                _run(app, session, incident, states[incident.number], clock_events(events[incident.id]), now)
+        except Exception:  # noqa: BLE001 - one broken incident must not stop the others
+            log.exception("%s: scheduled work failed; retried at the next tick", incident.ref)
+
+
+def _run(app: App, session: Session, incident: Incident, state: IncidentState, log_: list[ClockEvent],
+         now: datetime) -> None:
+    plan = app.plan_for(incident.plan, state.customer_key)
+    if not log_ or incident.status != sla.OPEN:
+        incident.next_due_at = None
+        return
+    view = evaluate(log_, plan, now)
+    for item in view.due:
+        state = _do(app, session, incident, state, plan, view, item, log_, now)
+    incident.next_due_at = wake_at(evaluate(log_, plan, now)) if incident.status == sla.OPEN else None
+
+
+def _do(app: App, session: Session, incident: Incident, state: IncidentState, plan: Plan, view: SlaView,
+        item: Due, log_: list[ClockEvent], now: datetime) -> IncidentState:
+    """Write one due item: its event(s) and its letter; return the incident as it now is."""
+    key = item.key(incident.ref)
+    since = _customer_since(log_)
+    if item.kind == sla.RESPONSE:
+        _event(session, incident, log_, now, "response", {
+            "due": item.at.isoformat(), "met_at": None, "breached": True, "key": item.short_key})
+    elif item.kind == sla.STATUS:
+        _letter(app, session, incident, log_, now, status_letter(app, state, plan, item, view, _last(log_), key))
+    elif item.kind == sla.ESCALATION:
+        threshold = next((r for r in plan.terms(state.severity).escalation if r.rung == item.rung), None)
+        letter = escalation_letter(app, state, plan, item.rung, view, key, {
+            "threshold": threshold.after.text if threshold else ""}, {"key": item.short_key})
+        if letter is None:
+            _event(session, incident, log_, now, "escalation", {"rung": item.rung, "to": [], "key": item.short_key})
+        else:
+            _letter(app, session, incident, log_, now, letter)
+    elif item.kind == sla.DOWNGRADE:
+        level = int(item.rung)
+        rule = plan.terms(state.severity).downgrade
+        _event(session, incident, log_, now, "severity", {
+            "from": state.severity, "to": level, "reason": sla.DOWNGRADE_REASON, "by": "clock",
+            "key": item.short_key})
+        incident.severity, incident.updated_at = level, now
+        state = replace(state, severity=level)
+        _letter(app, session, incident, log_, now, customer_side_letter(
+            app, state, plan, item, since or item.at, key,
+            {"severity": level, "phone": app.settings.gateway.phone,
+             "after": describe_target(Target(rule.after, rule.clock), state.locale) if rule else ""}))
+    elif item.kind == sla.REMINDER:
+        _letter(app, session, incident, log_, now, customer_side_letter(app, state, plan, item, since or now, key))
+    elif item.kind == sla.TIMEOUT:
+        _event(session, incident, log_, now, "status", {
+            "status": CLOSED, "reason": "timeout", "by": "clock", "key": item.short_key})
+        incident.status, incident.closed_at, incident.updated_at = CLOSED, now, now
+        state = replace(state, status=CLOSED)
+        _letter(app, session, incident, log_, now, customer_side_letter(app, state, plan, item, since or now, key))
+    return state
+
+
+def _event(session: Session, incident: Incident, log_: list[ClockEvent], now: datetime, type_: str,
+           data: dict[str, Any]) -> None:
+    session.add(IncidentEvent(incident_id=incident.id, at=now, type=type_, data=data))
+    log_.append(ClockEvent(now, type_, data))
+
+
+def _letter(app: App, session: Session, incident: Incident, log_: list[ClockEvent], now: datetime,
+            letter: Letter) -> None:
+    written = write(app, letter, now)
+    written.outbox.incident = incident
+    written.message.incident_id = incident.id
+    written.event.incident_id = incident.id
+    session.add_all([written.outbox, written.message, written.event])
+    log_.append(ClockEvent(now, "notice", written.event.data))
+    log.info("%s: %s to %s", incident.ref, letter.kind, ", ".join(letter.to))
+
+
+def _customer_since(log_: list[ClockEvent]) -> datetime | None:
+    """When the current customer-side stretch began."""
+    since = None
+    for event in log_:
+        if event.type == "side":
+            since = event.at if event.data.get("side") == sla.CUSTOMER else None
+    return since
+
+
+def _last(log_: list[ClockEvent]) -> datetime:
+    return max((e.at for e in log_ if e.type in ("message", "opened")), default=log_[0].at)
+
