@@ -48,7 +48,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         await serve(settings, stop=stop, on_ready=ready)
 
-    asyncio.run(main())
+    from gateway.daemon import StartupError
+
+    try:
+        asyncio.run(main())
+    except StartupError as exc:
+        print(f"support-gateway: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -284,8 +290,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"support-gateway: configuration error: {exc}", file=sys.stderr)
         return 2
+    except views.StoreNotReady as exc:
+        print(f"support-gateway: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `support-gateway incidents list | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -45,6 +45,10 @@ WORKER_STOP_SECONDS = 30.0
 WORKER_RESTART_SECONDS = 1.0
 
 
+class StartupError(Exception):
+    """The daemon cannot start (port taken, say); the message names the setting to look at."""
+
+
 @dataclass(frozen=True)
 class Ready:
     smtp_host: str
@@ -130,10 +134,15 @@ async def _serve(app: App, database: Database, clock: Clock, stop: asyncio.Event
     imap_accounts, imap_stop = imap_credentials(settings), asyncio.Event()  # IMAP intake (issue 3)
     handler = IntakeHandler(database, frozenset(settings.gateway.support_addresses), clock, work.wake)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        make_smtp_factory(handler, hostname=settings.smtp.hostname, max_message_size=settings.smtp.max_message_size),
-        host=settings.smtp.host, port=settings.smtp.port,
-    )
+    try:
+        server = await loop.create_server(
+            make_smtp_factory(handler, hostname=settings.smtp.hostname,
+                              max_message_size=settings.smtp.max_message_size),
+            host=settings.smtp.host, port=settings.smtp.port,
+        )
+    except OSError as exc:
+        raise StartupError(f"cannot listen for SMTP on {settings.smtp.host}:{settings.smtp.port}: "
+                           f"{exc.strerror or exc} (smtp.host / smtp.port)") from None
     port = server.sockets[0].getsockname()[1]
     log.info("listening for SMTP on %s:%s", settings.smtp.host, port)
     intake_closed = asyncio.Event()

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
@@ -25,10 +26,24 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+class StoreNotReady(Exception):
+    """The database is unreachable or has no schema yet; the message says what to do."""
+
+
 @contextlib.contextmanager
 def open_sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the configured database, after checking that its schema is there."""
+    from store.migrate import current_revision
+
     engine = make_engine(settings.database_url)
     try:
+        try:
+            revision = current_revision(engine)
+        except OperationalError as exc:
+            raise StoreNotReady(f"cannot open the database {safe_url(settings.database_url)}: {exc.orig}") from None
+        if revision is None:
+            raise StoreNotReady(f"the database {safe_url(settings.database_url)} has no schema yet: "
+                                "start the daemon once or run `support-gateway db upgrade`")
         yield make_sessionmaker(engine)
     finally:
         engine.dispose()

@@ -158,3 +158,25 @@ def test_run_tells_systemd_ready_and_stopping(tmp_path: Path, sqlite_url: str) -
             finally:
                 if process.poll() is None:
                     process.kill()
+
+
+def test_incidents_list_on_a_database_without_schema_says_what_to_do(
+        tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _write_config(tmp_path, sqlite_url)
+    assert main(["--config", str(config), "incidents", "list"]) == 3
+    error = capsys.readouterr().err
+    assert "has no schema yet" in error and "db upgrade" in error
+
+
+def test_run_on_a_port_already_taken_says_so_in_one_line(
+        tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket as socketlib
+
+    with socketlib.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = _write_config(tmp_path, sqlite_url, smtp={"port": taken.getsockname()[1]},
+                               gateway={"work_process": False})
+        assert main(["--config", str(config), "run"]) == 1
+    error = capsys.readouterr().err
+    assert "cannot listen for SMTP" in error and "smtp.port" in error and "Traceback" not in error
