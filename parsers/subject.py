@@ -30,8 +30,13 @@ _TAG = re.compile(r"[\[【]\s*INC-(\d{1,9})\s*[\]】]", re.IGNORECASE)
 _LEADING_TAG = re.compile(r"^[ \t]*[\[【]\s*INC-\d{1,9}\s*[\]】][ \t]*", re.IGNORECASE)
 
 
+_WIDE = re.compile("[\uff01-\uff5e\u3000]")
+
+
 def fold_width(text: str) -> str:
     """Full-width ASCII forms and the ideographic space → ASCII, one character for one."""
+    if _WIDE.search(text) is None:  # most text has none: skip the per-character translation
+        return text
     return text.translate(_FOLD)
 
 

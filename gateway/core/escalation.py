@@ -20,6 +20,7 @@ from parsers.subject import fold_width
 # A line that starts with "#escalate", "#エスカレーション" or "エスカレーション…" (e.g. "エスカレーションを希望します").
 _ASK = re.compile(r"^(?:#\s*(?:escalate|エスカレーション|エスカレート)(?:\s|$)|エスカレーション)", re.IGNORECASE)
 _ASK_IN_SUBJECT = re.compile(r"#\s*(?:escalate|エスカレーション|エスカレート)(?:\s|$)", re.IGNORECASE)
+_MAY_ASK = re.compile("[#＃]|エスカレ")
 ESCALATE_DETAIL = "escalate"  # support+escalate@…: the dedicated escalate address
 REFUSED_CUSTOMER_SIDE = "customer-side"
 REFUSED_TOP = "top-of-ladder"
@@ -29,6 +30,8 @@ def asks_to_escalate(subject: str, text: str) -> bool:
     """Whether the customer's own text (quotes removed) or subject asks for an escalation."""
     if _ASK_IN_SUBJECT.search(fold_width(subject)):
         return True
+    if not _MAY_ASK.search(text):  # nearly every mail: no line can match, skip the line scan
+        return False
     return any(_ASK.match(fold_width(line).strip()) for line in text.split("\n"))
 
 
