@@ -304,6 +304,43 @@ def run_smtp_memory(name: str, db_url: str, size: int) -> None:
         daemon.stop()
 
 
+def bare_server(port_file: str) -> None:
+    """A bare aiosmtpd server whose handler answers 250 at once: the floor our intake builds on."""
+    import asyncio
+
+    from aiosmtpd.smtp import SMTP
+
+    class Accept:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            return "250 OK"
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: SMTP(Accept(), loop=loop), "127.0.0.1", 0)
+        Path(port_file).write_text(str(server.sockets[0].getsockname()[1]))
+        await asyncio.sleep(3600)
+
+    asyncio.run(serve())
+
+
+def run_baseline(mails: int, connections: int) -> None:
+    port_file = Path(tempfile.mkdtemp(prefix="sg-bare-")) / "port"
+    server = subprocess.Popen([sys.executable, __file__, "--bare-server", str(port_file)])
+    try:
+        while not port_file.exists() or not port_file.read_text():
+            time.sleep(0.05)
+        batch = [sample_mail(i) for i in range(mails)]
+        before = cpu_seconds(server.pid)
+        began = time.perf_counter()
+        send_all(int(port_file.read_text()), batch, connections, None)
+        elapsed = time.perf_counter() - began
+        print(f"baseline: bare aiosmtpd answering 250 at once: {mails / elapsed:.0f} msg/s, "
+              f"server CPU {(cpu_seconds(server.pid) - before) / mails * 1000:.2f} ms per mail")
+    finally:
+        server.kill()
+        server.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
@@ -315,10 +352,16 @@ def main() -> None:
                                                            "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--size", type=int, default=25 * 1024 * 1024)
     parser.add_argument("--memory-child")
+    parser.add_argument("--bare-server", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", action="store_true",
+                        help="also measure a bare aiosmtpd server (handler answers 250 at once)")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child, args.size)
+        return
+    if args.bare_server:
+        bare_server(args.bare_server)
         return
     targets = []
     if args.db in ("sqlite", "both"):
@@ -326,6 +369,8 @@ def main() -> None:
     if args.db in ("postgresql", "both"):
         targets.append(("postgresql", lambda: fresh_pg_url(args.pg_url)))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    if args.baseline:
+        run_baseline(args.mails, args.connections)
     for name, url in targets:
         run_database(name, url(), args.mails, args.connections, args.rate, args.rated_mails)
         if not args.skip_memory:
