@@ -206,7 +206,7 @@ def _ack(app: App, incident: Incident, customer: CustomerRef, assessment: Severi
         "ask_phone": assessment.ask_phone,
         "phone": app.settings.gateway.phone,
         "linked": {"ref": linked.ref, "why": why} if linked else None,
-    }, in_reply_to, references, dedupe_key=f"{incident.ref}:ack")
+    }, in_reply_to, references, dedupe_key=f"{incident.ref}:ack", customer_key=customer.key)
 
 
 def _add(incident: Incident, written: Written, event: bool = True) -> None:
@@ -338,7 +338,8 @@ def _to_customer(state: IncidentState, kind: str, purpose: str, context: dict[st
                   state.number, "out", {
                       "incident": {"ref": state.ref, "subject": state.subject, "severity": state.severity},
                       "customer": {"name": state.customer_name}, **context,
-                  }, state.last_customer_message_id or (thread[-1] if thread else None), thread)
+                  }, state.last_customer_message_id or (thread[-1] if thread else None), thread,
+                  customer_key=state.customer_key)
 
 
 def _command_error(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:

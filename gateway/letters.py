@@ -9,7 +9,7 @@ event that record it. Nothing here touches a session.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ class Letter:
     references: tuple[str, ...] = ()
     dedupe_key: str | None = None
     event_data: dict[str, Any] = field(default_factory=dict)  # e.g. the SLA clock's key of the notice
+    customer_key: str | None = None  # whose incident: on the TAM plan their TAM is copied (see write)
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,23 @@ class Written:
     event: IncidentEvent
 
 
+def tam_copies(app: App, customer_key: str | None) -> tuple[str, ...]:
+    """seeds/000 §4.1: on a plan that copies the TAM, the customer's TAM gets every notice."""
+    customer = next((c for c in app.settings.customers if c.key == customer_key), None)
+    if customer is None or not customer.tam or customer.plan not in app.plans.plans:
+        return ()
+    return (customer.tam,) if app.plans.get(customer.plan).copy_tam_on_notices else ()
+
+
 def write(app: App, letter: Letter, now: datetime) -> Written:
-    """Render and encode one letter; the caller attaches the rows to an incident."""
+    """Render and encode one letter; the caller attaches the rows to an incident.
+
+    A letter to the customer about an incident also goes to the customer's TAM
+    when their plan says so (the `tam` plan): acks, relayed answers, severity
+    changes, resolutions and scheduled notices alike.
+    """
+    if letter.direction == "out" and letter.number is not None:
+        letter = replace(letter, to=tuple(dict.fromkeys((*letter.to, *tam_copies(app, letter.customer_key)))))
     secret = app.policy.token_secret
     numbered = letter.number is not None
     ref = f"INC-{letter.number:06d}" if numbered else ""

@@ -18,7 +18,7 @@ from gateway.core.business_time import after
 from gateway.core.model import IncidentState
 from gateway.core.plan import WALL, Plan
 from gateway.core.sla import Due, SlaView
-from gateway.letters import Letter
+from gateway.letters import Letter, tam_copies
 
 
 def local_time(plan: Plan, at: datetime | None) -> str:
@@ -39,11 +39,8 @@ def span_text(amount: timedelta, locale: str) -> str:
 
 
 def tam_copy(app: App, state: IncidentState, plan: Plan) -> tuple[str, ...]:
-    """seeds/000 §4.1: on the TAM plan the customer's TAM is copied on every notice."""
-    if not plan.copy_tam_on_notices:
-        return ()
-    customer = next((c for c in app.settings.customers if c.key == state.customer_key), None)
-    return (customer.tam,) if customer is not None and customer.tam else ()
+    """seeds/000 §4.1: on the TAM plan the customer's TAM is copied on every notice (escalations too)."""
+    return tam_copies(app, state.customer_key)
 
 
 def _incident(state: IncidentState) -> dict[str, Any]:
@@ -53,14 +50,14 @@ def _incident(state: IncidentState) -> dict[str, Any]:
 
 def to_customer(app: App, state: IncidentState, plan: Plan, kind: str, key: str, context: dict[str, Any],
                 event_data: dict[str, Any]) -> Letter:
-    """A scheduled letter to the customer's last writer (and the TAM), threaded to their mail."""
+    """A scheduled letter to the customer's last writer, threaded to their mail (letters.write adds the TAM)."""
     thread = state.customer_thread
-    recipients = tuple(dict.fromkeys((state.last_customer_author or state.opened_by, *tam_copy(app, state, plan))))
+    recipients = (state.last_customer_author or state.opened_by,)
     return Letter(kind, kind, state.locale, state.charset, recipients, state.number, "out", {
         "incident": _incident(state), "customer": {"name": state.customer_name},
         "plan": {"name": plan.name, "title": plan.title}, **context,
     }, state.last_customer_message_id or (thread[-1] if thread else None), thread, dedupe_key=key,
-        event_data=event_data)
+        event_data=event_data, customer_key=state.customer_key)
 
 
 def status_letter(app: App, state: IncidentState, plan: Plan, item: Due, view: SlaView,

@@ -229,3 +229,18 @@ def test_a_mail_to_the_escalate_address_escalates_like_the_command(pipeline: Pip
     pipeline.run_until_idle()
     [ack_of_escalation] = sent(pipeline, "escalate-ack")
     assert "accepted" in str(ack_of_escalation["Subject"])
+
+
+def test_on_the_tam_plan_the_tam_is_copied_on_the_ack_and_the_relayed_answer(pipeline: Pipeline) -> None:
+    notification = open_incident(pipeline, "erin@big.test")
+    [ack] = sent(pipeline, "ack")
+    assert TAM in ack["To"] and "erin@big.test" in ack["To"]
+    engineer(pipeline, notification, "Please send us the job log.\n")
+    [relay] = sent(pipeline, "relay")
+    assert TAM in relay["To"] and "erin@big.test" in relay["To"]
+
+
+def test_on_other_plans_the_tam_is_not_copied_on_the_ack(pipeline: Pipeline) -> None:
+    open_incident(pipeline, "alice@example.test")
+    [ack] = sent(pipeline, "ack")
+    assert ack["To"] == "alice@example.test"
