@@ -74,7 +74,8 @@ def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, l
             row.attempts += 1
             row.next_attempt_at = now + policy.lease
             label = f"{row.id:08d}-{row.kind}" + (f"-{incident_ref(number)}" if number else "")
-            parcels.append(Parcel(row.id, label, row.mail_from, tuple(row.rcpt_tos), row.raw, row.attempts))
+            parcels.append(Parcel(row.id, label, row.mail_from, tuple(row.rcpt_tos), row.raw, row.attempts,
+                                  row.message_id))
         return parcels
 
 
@@ -88,6 +89,8 @@ def record(
         change: dict[str, object] = {"id": parcel.outbox_id, "last_error": outcome.detail or None}
         if outcome.status == SENT:
             change.update(state=codes.OUT_SENT, sent_at=now)
+            if outcome.relay_message_id:  # replies will quote the relay's Message-ID, not ours
+                change.update(relay_message_id=outcome.relay_message_id[:998])
         elif outcome.status == DEAD or parcel.attempts >= policy.max_attempts:
             change.update(state=codes.OUT_DEAD)
             log.error("outbox %s dead after %s attempt(s): %s", parcel.outbox_id, parcel.attempts, outcome.detail)

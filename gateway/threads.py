@@ -21,7 +21,11 @@ _THREAD_LIMIT = 50  # Message-IDs kept for References (RFC 5322 §3.6.4 allows t
 
 
 def numbers_for_message_ids(session: Session, message_ids: Iterable[str]) -> dict[str, int]:
-    """Message-ID → incident number, for every id we stored (inbound) or sent (outbox)."""
+    """Message-ID → incident number, for every id we stored (inbound) or sent (outbox).
+
+    A sent mail is known by our Message-ID and by the one the relay gave it when
+    it rewrote ours (Exchange Online and SES do): customers' replies quote that one.
+    """
     ids = [m for m in dict.fromkeys(message_ids) if m][:100]
     if not ids:
         return {}
@@ -30,6 +34,12 @@ def numbers_for_message_ids(session: Session, message_ids: Iterable[str]) -> dic
         select(OutboxMessage.message_id, Incident.number)
         .join(Incident, Incident.id == OutboxMessage.incident_id)
         .where(OutboxMessage.message_id.in_(ids))
+    ):
+        found.setdefault(message_id, number)
+    for message_id, number in session.execute(
+        select(OutboxMessage.relay_message_id, Incident.number)
+        .join(Incident, Incident.id == OutboxMessage.incident_id)
+        .where(OutboxMessage.relay_message_id.in_(ids))
     ):
         found.setdefault(message_id, number)
     for message_id, number in session.execute(

@@ -7,12 +7,13 @@ temporary failure (retry later) or permanent failure (dead, with the reply).
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -27,12 +28,46 @@ class Parcel:
     rcpt_tos: tuple[str, ...]
     raw: bytes
     attempts: int = 1  # including this one
+    message_id: str = ""  # ours, bare
 
 
 @dataclass(frozen=True)
 class Outcome:
     status: str  # "sent" | "retry" | "dead"
     detail: str = ""
+    relay_message_id: str | None = None  # the Message-ID the relay says it gave the mail, if it rewrote ours
+
+
+# Relays that rewrite Message-ID (Exchange Online, SES, …) name the new one in the final 250 reply,
+# e.g. "250 2.0.0 Ok <id@relay.example> queued".
+_REPLY_MESSAGE_ID = re.compile(r"<([^<>@\s]+@[^<>@\s]+)>")
+
+
+def relay_message_id(reply: str, ours: str) -> str | None:
+    """The bare Message-ID a relay's 250 reply names, when it is not the one we wrote."""
+    match = _REPLY_MESSAGE_ID.search(reply)
+    if match is None or match.group(1) == ours:
+        return None
+    return match.group(1)
+
+
+class _RemembersDataReply:
+    """An SMTP client that keeps the text of its last DATA reply (smtplib.sendmail drops it)."""
+
+    last_data_reply: bytes = b""
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        code, reply = super().data(msg)  # type: ignore[misc]
+        self.last_data_reply = reply
+        return code, reply
+
+
+class _Client(_RemembersDataReply, smtplib.SMTP):
+    pass
+
+
+class _TLSClient(_RemembersDataReply, smtplib.SMTP_SSL):
+    pass
 
 
 SENT = "sent"
@@ -124,11 +159,11 @@ class SmtpRelayTransport:
         context = ssl.create_default_context(cafile=config.ca_file)
         client: smtplib.SMTP
         if config.tls:
-            client = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
-                                      local_hostname=config.local_hostname, context=context)
+            client = _TLSClient(config.host, config.port, timeout=config.timeout,
+                                local_hostname=config.local_hostname, context=context)
         else:
-            client = smtplib.SMTP(config.host, config.port, timeout=config.timeout,
-                                  local_hostname=config.local_hostname)
+            client = _Client(config.host, config.port, timeout=config.timeout,
+                             local_hostname=config.local_hostname)
         try:
             client.ehlo()
             if config.starttls:
@@ -152,10 +187,11 @@ class SmtpRelayTransport:
             return _by_code(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}")
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             return Outcome(RETRY, f"connection lost: {exc}")
+        rewritten = relay_message_id(_text(getattr(client, "last_data_reply", b"")), parcel.message_id)
         if refused:
             detail = "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in refused.items())
-            return Outcome(SENT, f"partly refused: {detail}")
-        return Outcome(SENT)
+            return Outcome(SENT, f"partly refused: {detail}", rewritten)
+        return Outcome(SENT, relay_message_id=rewritten)
 
 
 def _by_code(code: int, detail: str) -> Outcome:

@@ -26,6 +26,8 @@ class OutboxMessage(Base):
     # (incident, kind, rung, cycle) for scheduled notices: sent once across crashes and daemons.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     message_id: Mapped[str] = mapped_column(String(998), index=True)
+    # The Message-ID a relay gave the mail when it rewrote ours (from its 250 reply): threading matches it too.
+    relay_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     mail_from: Mapped[str] = mapped_column(String(320))
     rcpt_tos: Mapped[list[str]] = mapped_column(JSON)
     raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

@@ -49,8 +49,10 @@ class RelaySink:
     """
 
     def __init__(self, *, tls_context: ssl.SSLContext | None = None,
-                 credentials: tuple[str, str] | None = None) -> None:
+                 credentials: tuple[str, str] | None = None, rewrite_message_ids: bool = False) -> None:
         self.messages: list[Received] = []
+        self.rewrite_message_ids = rewrite_message_ids  # answer like Exchange Online: "250 … <new-id>"
+        self.rewritten: list[str] = []
         self.logins: list[str] = []
         self._script = _Script()
         self._lock = threading.Lock()
@@ -94,6 +96,9 @@ class RelaySink:
             if self._script.replies:
                 return self._script.replies.pop(0)
             self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or b""))
+            if self.rewrite_message_ids:
+                self.rewritten.append(f"relay-{len(self.messages)}@relay.test")
+                return f"250 2.0.0 Ok <{self.rewritten[-1]}> queued"
         return "250 2.0.0 Ok"
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
