@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.core.model import CONTACT, ENGINEER, STRANGER, UNKNOWN_AT_CUSTOMER, CustomerRef, Sender
-from gateway.settings import CustomerSection, EngineersSection
+from gateway.settings import CustomerSection, EngineersSection, SettingsError
 from store.customers import Contact, Customer
 
 MAX_CONTACTS = 8  # support-programs.md §7 (002 §3): up to 8 authorized contacts per customer
@@ -27,7 +27,7 @@ def sync_customers(session: Session, customers: list[CustomerSection], now: date
     so incidents they opened still name them. A contact added or removed with
     the CLI belongs to the CLI from then on and the file no longer changes it.
     """
-    for section in customers:
+    for index, section in enumerate(customers):
         customer = session.scalar(select(Customer).where(Customer.key == section.key))
         if customer is None:
             customer = Customer(key=section.key, created_at=now)
@@ -44,7 +44,18 @@ def sync_customers(session: Session, customers: list[CustomerSection], now: date
         for address in sorted(wanted):
             session.add(Contact(customer_id=customer.id, address=address, name="",
                                 authorized=True, source=FROM_SETTINGS, created_at=now))
+        session.flush()
+        _check_contact_limit(session, customer, index)
     session.flush()
+
+
+def _check_contact_limit(session: Session, customer: Customer, index: int) -> None:
+    """support-programs.md §7: at most 8 authorized contacts, counting the file and the CLI together."""
+    authorized = authorized_count(session, customer.id)
+    if authorized > MAX_CONTACTS:
+        raise SettingsError(
+            f"customers[{index}].contacts: {customer.key} would have {authorized} authorized contacts with "
+            f"those added by `support-gateway customers`; at most {MAX_CONTACTS} (support-programs.md §7)")
 
 
 def _ref(row: Customer) -> CustomerRef:

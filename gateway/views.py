@@ -83,6 +83,9 @@ def show_incident(sessions: sessionmaker[Session], ref: str) -> dict[str, Any] |
             return None
         incident, key = found
         detail = _incident_summary(incident, key)
+        detail["assignee"], detail["resolution"] = incident.assignee, incident.resolution
+        linked = session.get(Incident, incident.linked_to_id) if incident.linked_to_id else None
+        detail["linked_to"] = linked.ref if linked else None
         detail["cues"] = incident.cues
         detail["messages"] = [
             {"direction": m.direction, "author": m.author, "at": m.created_at.isoformat(), "subject": m.subject,
@@ -117,8 +120,13 @@ def format_incident(detail: dict[str, Any]) -> str:
         f"{detail['ref']}  {detail['subject']}",
         f"  customer: {detail['customer']} (plan {detail['plan']}), opened by {detail['opened_by']} at {detail['opened_at']}",
         f"  severity: {detail['severity']}" + (f", requested {detail['requested_severity']}" if detail["requested_severity"] else ""),
-        f"  status:   {detail['status']}, {detail['side']} side",
+        f"  status:   {detail['status']}, {detail['side']} side"
+        + (f", resolved: {detail['resolution']}" if detail.get("resolution") else ""),
     ]
+    if detail.get("assignee"):
+        lines.append(f"  assignee: {detail['assignee']}")
+    if detail.get("linked_to"):
+        lines.append(f"  follows:  {detail['linked_to']} (a recurrence of that incident)")
     lines += [f"  cue:      {c['kind']} {c['rule']} {c['matched']!r} ({c['where']})" for c in detail["cues"]]
     lines.append("  events:")
     lines += [f"    {e['at']}  {e['type']}  {e['data']}" for e in detail["events"]]

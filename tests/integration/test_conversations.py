@@ -145,6 +145,11 @@ def test_resolve_tells_the_customer_the_reason_and_a_reply_opens_a_linked_incide
     new_ack = mails(pipeline, "ack")[-1]
     assert "INC-000002" in new_ack["Subject"] and "linked to INC-000001" in new_ack.get_content()
     assert incident(pipeline).status == "resolved"  # the old one stays resolved
+    from gateway.views import format_incident, show_incident
+
+    shown = format_incident(show_incident(pipeline.sessions, "INC-000002"))  # type: ignore[arg-type]
+    assert "follows:  INC-000001" in shown
+    assert "resolved: fixed" in format_incident(show_incident(pipeline.sessions, "INC-000001"))  # type: ignore[arg-type]
 
 
 def test_full_width_japanese_severity_command_changes_severity_and_tells_the_customer(pipeline: Pipeline) -> None:

@@ -196,3 +196,21 @@ def test_attachments_are_stored_once_by_content(pipeline: Pipeline) -> None:
         assert session.scalar(select(func.count()).select_from(AttachmentBlob)) == 1
         names = session.scalars(select(MessageAttachment.filename)).all()
     assert names == ["server.log", "server.log"]
+
+
+def test_settings_and_cli_contacts_together_over_eight_fail_the_start_with_the_key(
+        make_settings, sessions, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
+    from gateway.directory import sync_customers
+    from gateway.settings import SettingsError
+    from store.customers import Contact, Customer
+
+    settings = make_settings()
+    with sessions.begin() as session:
+        sync_customers(session, settings.customers, clock.now())
+        demo = session.query(Customer).filter_by(key="demo").one()
+        for index in range(7):  # added with `support-gateway customers add-contact`
+            session.add(Contact(customer_id=demo.id, address=f"cli{index}@example.test", name="",
+                                authorized=True, source="cli", created_at=clock.now()))
+    with pytest.raises(SettingsError, match=r"customers\[0\]\.contacts: demo would have 9 authorized"):
+        with sessions.begin() as session:
+            sync_customers(session, settings.customers, clock.now())
