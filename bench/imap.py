@@ -20,24 +20,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import CONTACTS, SUPPORT, drop_schema, fresh_pg_url, sample_mail  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.inbound import InboundMessage  # noqa: E402
 from store.outbox import OutboxMessage  # noqa: E402
 from tests.support.dovecot import Dovecot, MailUser  # noqa: E402
 
-SUPPORT = "support@support.example.test"
-CONTACTS = [f"user{i}@example.test" for i in range(8)]
 PASSWORD_ENV = "SG_BENCH_IMAP_PASSWORD"
 
 
@@ -69,19 +66,6 @@ locale = "ja"
 domains = ["example.test"]
 contacts = {json.dumps(CONTACTS)}
 """
-
-
-def sample_mail(index: int) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"User <{CONTACTS[index % len(CONTACTS)]}>"
-    message["To"] = SUPPORT
-    message["Subject"] = f"サーバが停止します #{index}"
-    message["Message-ID"] = f"<bench.{uuid.uuid4().hex}@example.test>"
-    message["Date"] = "Tue, 24 Nov 2026 10:00:00 +0900"
-    body = ("毎晩 02:00 にサーバが停止します。イベントログにエラー 0x80070005 が記録されています。\n" * 20
-            + f"問い合わせ番号 {index}\n")
-    message.set_content(body)
-    return message.as_bytes()
 
 
 class Counter:
@@ -143,22 +127,6 @@ def run_database(name: str, db_url: str, dovecot: Dovecot, mails: int, batch: in
         if daemon.stdout is not None:
             daemon.stdout.close()
         shutil.rmtree(work, ignore_errors=True)
-
-
-def fresh_pg_url(base: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    engine = make_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return f"{base}?options=-csearch_path%3D{schema}", schema
-
-
-def drop_schema(base: str, schema: str) -> None:
-    engine = make_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
 
 
 def main() -> None:

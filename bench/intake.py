@@ -26,16 +26,15 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import CONTACTS, SUPPORT, drop_schema, fresh_pg_url, sample_mail  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.outbox import OutboxMessage  # noqa: E402
 
-SUPPORT = "support@support.example.test"
-CONTACTS = [f"user{i}@example.test" for i in range(8)]
 
 
 def config_text(data_dir: Path, db_url: str) -> str:
@@ -57,19 +56,6 @@ locale = "ja"
 domains = ["example.test"]
 contacts = {json.dumps(CONTACTS)}
 """
-
-
-def sample_mail(index: int) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"User <{CONTACTS[index % len(CONTACTS)]}>"
-    message["To"] = SUPPORT
-    message["Subject"] = f"サーバが停止します #{index}"
-    message["Message-ID"] = f"<bench.{uuid.uuid4().hex}@example.test>"
-    message["Date"] = "Tue, 24 Nov 2026 10:00:00 +0900"
-    body = ("毎晩 02:00 にサーバが停止します。イベントログにエラー 0x80070005 が記録されています。\n" * 20
-            + f"問い合わせ番号 {index}\n")
-    message.set_content(body)
-    return message.as_bytes(policy=policy.SMTP)  # CRLF, as an MTA sends it
 
 
 class Daemon:
@@ -195,15 +181,6 @@ def run_database(name: str, db_url: str, mails: int, connections: int, rate: flo
               f"DATA→250 p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms")
     finally:
         daemon.stop()
-
-
-def fresh_pg_url(base: str) -> str:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    engine = make_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return f"{base}?options=-csearch_path%3D{schema}"
 
 
 def big_mail(size: int) -> bytes:
@@ -363,19 +340,30 @@ def main() -> None:
     if args.bare_server:
         bare_server(args.bare_server)
         return
+    schemas: list[str] = []  # throw-away PostgreSQL schemas, dropped at the end
+
+    def postgresql_url() -> str:
+        url, schema = fresh_pg_url(args.pg_url)
+        schemas.append(schema)
+        return url
+
     targets = []
     if args.db in ("sqlite", "both"):
         targets.append(("sqlite", lambda: f"sqlite:///{tempfile.mkdtemp(prefix='sg-db-')}/gateway.db"))
     if args.db in ("postgresql", "both"):
-        targets.append(("postgresql", lambda: fresh_pg_url(args.pg_url)))
+        targets.append(("postgresql", postgresql_url))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     if args.baseline:
         run_baseline(args.mails, args.connections)
-    for name, url in targets:
-        run_database(name, url(), args.mails, args.connections, args.rate, args.rated_mails)
-        if not args.skip_memory:
-            run_memory(name, url(), args.size)
-            run_smtp_memory(name, url(), args.size)
+    try:
+        for name, url in targets:
+            run_database(name, url(), args.mails, args.connections, args.rate, args.rated_mails)
+            if not args.skip_memory:
+                run_memory(name, url(), args.size)
+                run_smtp_memory(name, url(), args.size)
+    finally:
+        for schema in schemas:
+            drop_schema(args.pg_url, schema)
 
 
 if __name__ == "__main__":
