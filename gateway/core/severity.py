@@ -64,7 +64,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
+from gateway.core.body_head import body_head
 from gateway.core.model import Cue, SeverityAssessment
+from gateway.core.patterns import trie
 
 DEFAULT_SEVERITY = 3  # 000 §5.1: every incident submitted by email starts at 3...
 HOW_TO_SEVERITY = 4  # ...except a how-to question or a feature/documentation suggestion.
@@ -76,8 +78,6 @@ KIND_PROBLEM = "problem"
 SUBJECT = "subject"
 BODY = "body"
 
-BODY_WINDOW = 6_000  # raw characters looked at before quote stripping: bounds the work per mail
-BODY_HEAD = 2_000  # characters of the customer's own text that are scanned
 SUBJECT_HEAD = 1_000
 
 # Speed (this runs on every mail at hundreds per second): matching is on lower-cased
@@ -88,7 +88,6 @@ SUBJECT_HEAD = 1_000
 # as spaces (`_Text.words`) and a space leads the text, so "How", "(how" and "\nhow"
 # match while "show to" does not. `_E` is the matching word end.
 _E = r"(?![a-z0-9_])"
-_REGEX_SPECIAL = frozenset("\\.^$*+?{}[]()|")
 
 
 def _words(*words: str) -> tuple[str, ...]:
@@ -98,70 +97,6 @@ def _words(*words: str) -> tuple[str, ...]:
 
 def _each(stems: Iterable[str], tail: str) -> tuple[str, ...]:
     return tuple(stem + tail for stem in stems)
-
-
-def _trie(alternatives: Iterable[str]) -> str:
-    """Alternatives that start with a literal character, merged by common leading characters.
-
-    The `re` engine tries a branch's alternatives one by one at each position; grouping
-    them under their first characters ("エ(?:ラー)|障(?:害)", " (?:h(?:ow...)|e(?:rror...))")
-    keeps that to a few tests, while matching exactly what "a|b|c" would, in the same order.
-    """
-    groups: dict[str, list[str]] = {}
-    for alternative in alternatives:
-        if alternative[0] in _REGEX_SPECIAL or alternative[1:2] in ("?", "*", "+", "{"):
-            raise ValueError(f"cue alternative must start with a literal character: {alternative!r}")
-        groups.setdefault(alternative[0], []).append(alternative[1:])
-    parts = []
-    for char, rests in groups.items():
-        if len(rests) == 1:
-            parts.append(char + rests[0])
-        elif all(len(r) > 1 and r[0] not in _REGEX_SPECIAL and r[1] not in "?*+{" for r in rests):
-            parts.append(f"{char}(?:{_trie(rests)})")
-        else:
-            parts.append(f"{char}(?:{'|'.join(rests)})")
-    return "|".join(parts)
-
-
-# --- the body head ---------------------------------------------------------------
-
-# Reply separators: the customer's own text ends at the first of these lines.
-_CUT_MARKERS = (
-    "Original Message", "ORIGINAL MESSAGE", "original message",
-    "元のメッセージ", "wrote:", "書きました", "-- ",
-)
-_CUT_LINE = re.compile(
-    r"[ \t]*-{2,}[ \t]*(?:original message|元のメッセージ|返信元のメッセージ)[ \t]*-{2,}"
-    r"|[ \t]*on [^\n]{1,300} wrote:[ \t]*\r?$"
-    r"|[^\n]{0,300}書きました[:：][ \t]*\r?$"
-    r"|-- [ \t]*\r?$",  # the signature delimiter (RFC 3676 §4.3)
-    re.IGNORECASE | re.MULTILINE,
-)
-# Quoted lines (">" or full-width "＞"; RFC 3676 §4.5).
-_QUOTED_LINE = re.compile(r"^[ \t\u3000]*[>＞][^\n]*\n?", re.MULTILINE)
-
-
-def _reply_cut(window: str) -> int:
-    """Offset of the first reply separator or signature line, or the window's length."""
-    cut = len(window)
-    for marker in _CUT_MARKERS:
-        i = window.find(marker, 0, cut)
-        while i >= 0:
-            line_start = window.rfind("\n", 0, i) + 1
-            if _CUT_LINE.match(window, line_start):
-                cut = line_start
-                break
-            i = window.find(marker, i + 1, cut)
-    return cut
-
-
-def body_head(body: str) -> str:
-    """The customer's own text at the top of the body: before any reply separator, unquoted, bounded."""
-    window = body[:BODY_WINDOW]
-    window = window[: _reply_cut(window)]
-    if ">" in window or "＞" in window:
-        window = _QUOTED_LINE.sub("", window)
-    return window[:BODY_HEAD]
 
 
 # --- severity-4 and problem cues ------------------------------------------------------
@@ -273,8 +208,8 @@ _MARKED = tuple(
 )
 # One pass per script: English cues (each after a space) and Japanese cues; the second
 # is skipped for ASCII-only text.
-_CUES_EN = re.compile(_trie(alt for alt in _MARKED if alt[0] == " "))
-_CUES_JA = re.compile(_trie(alt for alt in _MARKED if alt[0] != " "))
+_CUES_EN = re.compile(trie(alt for alt in _MARKED if alt[0] == " "))
+_CUES_JA = re.compile(trie(alt for alt in _MARKED if alt[0] != " "))
 
 # A question in the subject line alone ("Question about licence keys", "設定に関する質問").
 _SUBJECT_QUESTION = re.compile(r" questions?" + _E + r"|質問")

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from gateway.core import severity
 from gateway.core.model import Cue
-from gateway.core.severity import BODY_HEAD, assess_severity, body_head
+from gateway.core.body_head import BODY_HEAD, body_head
+from gateway.core.severity import assess_severity
 
 
 def kinds(subject: str, body: str) -> set[tuple[str, str]]:
@@ -432,7 +433,7 @@ _FRAGMENTS = st.sampled_from(
 
 @given(st.lists(_FRAGMENTS, max_size=30).map("".join))
 def test_merged_cue_patterns_match_like_the_plain_alternation(text: str) -> None:
-    # The speed-up in severity._trie must not change what is found, where, or by which rule.
+    # The speed-up in patterns.trie must not change what is found, where, or by which rule.
     for merged, marked in (
         (severity._CUES_EN, [a for a in severity._MARKED if a[0] == " "]),
         (severity._CUES_JA, [a for a in severity._MARKED if a[0] != " "]),
