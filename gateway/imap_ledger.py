@@ -6,9 +6,10 @@ transactions here read before they write, which SQLite answers with an instant
 "database is locked" when another process (the work process) committed in
 between; each is retried whole (store.db.retry_when_locked), which is safe
 because a failed transaction left nothing behind. The order
-inside store_batch() is the exactly-once argument: every mail is committed by
-accept_raw() (sha256-unique), then the batch's ledger rows are committed, and
-only after that does the caller move or flag anything on the server.
+inside store_batch() is the exactly-once argument: the batch's mails
+(sha256-unique, as accept_raw() stores them) and its ledger rows are committed
+in one transaction, and only after that does the caller move or flag anything
+on the server.
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
 from gateway.clock import Clock
 from gateway.imap_conn import Fetched
 from gateway.imap_mail import describe
-from gateway.ingest import accept_raw
+from gateway.ingest import Accepted, Arrival, insert_arrivals, new_rows
 from store import checkpoints
 from store.db import retry_when_locked
 from store.checkpoints import DUPLICATE, IMPORTED, OVERSIZE, UNREADABLE, ImapLedgerEntry
-from store.inbound import InboundMessage
+from store.inbound_insert import NewInbound
 
 log = logging.getLogger(__name__)
 
@@ -96,18 +97,32 @@ def known_uids(sessions: sessionmaker[Session], where: Where, uids: list[int]) -
 
 def store_batch(sessions: sessionmaker[Session], where: Where, fetched: list[Fetched], oversize: frozenset[int],
                 retried: frozenset[int], max_size: int, rescan: bool, clock: Clock) -> list[Taken]:
-    """accept_raw() every readable mail, then commit the batch's ledger rows and counts in one transaction.
+    """Accept every readable mail and record the batch's ledger rows and counts, in ONE transaction.
 
-    `retried`: UIDs already in the ledger as unreadable, whose rows are updated rather than inserted.
+    Mails and ledger rows commit together (one fsync per batch, not one per
+    mail), so a crash leaves either the whole batch stored and recorded or none
+    of it; the caller moves or flags mail on the server only after this returns.
+    An oversize mail is stored already quarantined (Arrival.state), so the
+    processor can never take it first. `retried`: UIDs already in the ledger as
+    unreadable, whose rows are updated rather than inserted.
     """
-    taken = [_take(sessions, where, item, item.uid in oversize, max_size, rescan, clock) for item in fetched]
     now = clock.now()
-    retry_when_locked(lambda: _commit(sessions, where, taken, retried, now))
-    return taken
+    planned = [_plan(sessions, where, item, item.uid in oversize, max_size, rescan, now) for item in fetched]
+    return retry_when_locked(lambda: _commit(sessions, where, planned, retried, now))
 
 
-def _take(sessions: sessionmaker[Session], where: Where, item: Fetched, oversize: bool, max_size: int,
-          rescan: bool, clock: Clock) -> Taken:
+@dataclass(frozen=True)
+class _ToAccept:
+    """A readable mail of the batch, with what the ledger will say of it once stored."""
+
+    item: Fetched
+    row: NewInbound
+    message_id: str | None
+    oversize_detail: str | None
+
+
+def _plan(sessions: sessionmaker[Session], where: Where, item: Fetched, oversize: bool, max_size: int,
+          rescan: bool, now: datetime) -> Taken | _ToAccept:
     if item.raw is None:
         return Taken(item.uid, item.size, UNREADABLE, detail=item.error)
     digest = hashlib.sha256(item.raw).hexdigest()
@@ -119,48 +134,27 @@ def _take(sessions: sessionmaker[Session], where: Where, item: Fetched, oversize
         if earlier is not None:
             return Taken(item.uid, item.size, DUPLICATE, digest, message_id, earlier,
                          "already imported under an earlier UIDVALIDITY")
-    now = clock.now()
-    accepted = accept_raw(sessions, item.raw, envelope, source=codes.SOURCE_IMAP,
-                          now=now, source_ref=where.ref(item.uid))
-    if accepted.duplicate:
-        return Taken(item.uid, item.size, DUPLICATE, digest, message_id, accepted.inbound_id)
-    if not oversize:
-        return Taken(item.uid, item.size, IMPORTED, digest, message_id, accepted.inbound_id)
-    detail = (f"{item.size} bytes, over smtp.max_message_size ({max_size}): only the header is stored; "
-              f"the whole mail stays on the IMAP server (account {where.account}, folder {where.kept_in})")
-    _quarantine_oversize(sessions, accepted.inbound_id, detail, now)
-    return Taken(item.uid, item.size, OVERSIZE, digest, message_id, accepted.inbound_id, detail)
+    detail = None
+    arrival = Arrival(item.raw, envelope, codes.SOURCE_IMAP, where.ref(item.uid))
+    if oversize:
+        detail = (f"{item.size} bytes, over smtp.max_message_size ({max_size}): only the header is stored; "
+                  f"the whole mail stays on the IMAP server (account {where.account}, folder {where.kept_in})")
+        arrival = Arrival(item.raw, envelope, codes.SOURCE_IMAP, where.ref(item.uid), codes.QUARANTINED, OVERSIZE,
+                          detail)
+    return _ToAccept(item, new_rows([arrival], now)[0], message_id, detail)
 
 
-def _quarantine_oversize(sessions: sessionmaker[Session], inbound_id: int, detail: str, now: datetime) -> None:
-    """Hold an oversize mail for an operator; only if the processor has not taken it yet.
-
-    accept_raw() stores every mail as `received`, so this runs right after it. The
-    processor re-checks `received` inside its write transaction, after parsing and
-    rendering the batch, so it would have to finish a whole batch in the moment
-    between the two commits to win; if it ever does, the mail became an incident
-    (from its header) and a WARNING says so. Nothing is lost either way.
-    """
-    def hold() -> int:
-        with sessions.begin() as session:
-            return session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.id == inbound_id, InboundMessage.state == codes.RECEIVED)
-                .values(state=codes.QUARANTINED, reason=OVERSIZE, detail=detail, processed_at=now)
-            ).rowcount
-
-    if not retry_when_locked(hold):
-        log.warning("inbound %s: oversize mail was processed before it could be quarantined", inbound_id)
-
-
-def _commit(sessions: sessionmaker[Session], where: Where, taken: list[Taken], retried: frozenset[int],
-            now: datetime) -> None:
-    """One transaction: the batch's ledger rows (bulk INSERT; UPDATE for retried unreadable UIDs) and counts."""
+def _commit(sessions: sessionmaker[Session], where: Where, planned: list[Taken | _ToAccept],
+            retried: frozenset[int], now: datetime) -> list[Taken]:
+    """One transaction: the batch's mails, its ledger rows (bulk INSERT; UPDATE for retried UIDs) and counts."""
     with sessions.begin() as session:
+        accepting = [p for p in planned if isinstance(p, _ToAccept)]
+        accepted = iter(insert_arrivals(session.connection(), [p.row for p in accepting]))
+        taken = [p if isinstance(p, Taken) else _taken(p, next(accepted)) for p in planned]
         health = checkpoints.health_row(session, where.account, where.mailbox)
         existing = checkpoints.ledger_entries(session, where.account, where.mailbox, where.uidvalidity,
                                               [t.uid for t in taken if t.uid in retried])
-        new_rows = []
+        new_rows_ = []
         for item in taken:
             row = existing.get(item.uid)
             if row is None or item.outcome != UNREADABLE:  # count a mail once, when it is first decided
@@ -171,14 +165,25 @@ def _commit(sessions: sessionmaker[Session], where: Where, taken: list[Taken], r
                       "outcome": item.outcome, "inbound_id": item.inbound_id, "detail": item.detail,
                       "committed_at": now}
             if row is None:
-                new_rows.append({"account": where.account, "mailbox": where.mailbox,
-                                 "uidvalidity": where.uidvalidity, "uid": item.uid, "attempts": 1, **values})
+                new_rows_.append({"account": where.account, "mailbox": where.mailbox,
+                                  "uidvalidity": where.uidvalidity, "uid": item.uid, "attempts": 1, **values})
             else:
                 for key, value in values.items():
                     setattr(row, key, value)
                 row.attempts += 1
-        if new_rows:
-            session.execute(insert(ImapLedgerEntry), new_rows)
+        if new_rows_:
+            session.execute(insert(ImapLedgerEntry), new_rows_)
+    return taken
+
+
+def _taken(planned: _ToAccept, accepted: Accepted) -> Taken:
+    item, digest = planned.item, planned.row.sha256
+    if accepted.duplicate:
+        return Taken(item.uid, item.size, DUPLICATE, digest, planned.message_id, accepted.inbound_id)
+    if planned.oversize_detail is None:
+        return Taken(item.uid, item.size, IMPORTED, digest, planned.message_id, accepted.inbound_id)
+    return Taken(item.uid, item.size, OVERSIZE, digest, planned.message_id, accepted.inbound_id,
+                 planned.oversize_detail)
 
 
 def _count(health: checkpoints.ImapMailboxHealth, outcome: str) -> None:

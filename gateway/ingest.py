@@ -13,14 +13,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
 from gateway.core.model import Envelope
-from store.db import retry_when_locked
-from store.inbound import InboundMessage
-from store.sql import insert_returning_id_unless_duplicate
+from store.db import engine_of, retry_when_locked
+from store.inbound_insert import NewInbound, insert_inbound
 
 
 @dataclass(frozen=True)
@@ -31,12 +30,20 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Arrival:
-    """One mail to accept, as the intake received it."""
+    """One mail to accept, as the intake received it.
+
+    `state` is `received` (the processor will take it) unless the intake already
+    knows better: an IMAP mail over the size limit is stored `quarantined` with
+    its reason, in the same INSERT, so no processor can take it in between.
+    """
 
     raw: bytes
     envelope: Envelope
     source: str
     source_ref: str | None = None
+    state: str = codes.RECEIVED
+    reason: str | None = None
+    detail: str | None = None
 
 
 def accept_raw(
@@ -57,36 +64,25 @@ def accept_many(sessions: sessionmaker[Session], arrivals: list[Arrival], now: d
 
     While another process holds SQLite's write lock, the transaction is retried
     every half millisecond (store.db.retry_when_locked) rather than in SQLite's
-    own sleeps of up to 100 ms: a sending MTA waits for our 250.
+    own sleeps of up to 100 ms: a sending MTA waits for our 250. The transaction
+    is a plain Core one, not an ORM session: the intake pays for every step.
     """
-    digests = [hashlib.sha256(arrival.raw).hexdigest() for arrival in arrivals]
-    return retry_when_locked(lambda: _insert_all(sessions, arrivals, digests, now))
+    rows = new_rows(arrivals, now)
+    engine = engine_of(sessions)
+
+    def attempt() -> list[Accepted]:
+        with engine.begin() as connection:
+            return insert_arrivals(connection, rows)
+
+    return retry_when_locked(attempt)
 
 
-def _insert_all(sessions: sessionmaker[Session], arrivals: list[Arrival], digests: list[str],
-                now: datetime) -> list[Accepted]:
-    results: list[Accepted] = []
-    with sessions.begin() as session:
-        for arrival, digest in zip(arrivals, digests, strict=True):
-            results.append(_insert(session, arrival, digest, now))
-    return results
+def new_rows(arrivals: list[Arrival], now: datetime) -> list[NewInbound]:
+    """The rows to insert for `arrivals` (hashing done once, outside any retry)."""
+    return [NewInbound(hashlib.sha256(a.raw).hexdigest(), a.raw, a.source, a.source_ref, a.envelope.mail_from,
+                       a.envelope.rcpt_tos, now, a.state, a.reason, a.detail) for a in arrivals]
 
 
-def _insert(session: Session, arrival: Arrival, digest: str, now: datetime) -> Accepted:
-    inbound_id = insert_returning_id_unless_duplicate(session, InboundMessage.__table__, {
-        "sha256": digest,
-        "raw": arrival.raw,
-        "size": len(arrival.raw),
-        "source": arrival.source,
-        "source_ref": arrival.source_ref,
-        "mail_from": arrival.envelope.mail_from,
-        "rcpt_tos": list(arrival.envelope.rcpt_tos),
-        "received_at": now,
-        "state": codes.RECEIVED,
-    })
-    if inbound_id is not None:
-        return Accepted(inbound_id, duplicate=False)
-    existing = session.scalar(select(InboundMessage.id).where(InboundMessage.sha256 == digest))
-    if existing is None:  # pragma: no cover - the conflicting row cannot vanish: rows are never deleted
-        raise RuntimeError(f"inbound {digest} conflicted but cannot be found")
-    return Accepted(existing, duplicate=True)
+def insert_arrivals(connection: Connection, rows: list[NewInbound]) -> list[Accepted]:
+    """Insert in the caller's transaction (IMAP adds its ledger rows to the same one)."""
+    return [Accepted(inbound_id, duplicate) for inbound_id, duplicate in insert_inbound(connection, rows)]

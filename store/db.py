@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -84,10 +85,23 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def engine_of(sessions: sessionmaker[Session]) -> Engine:
+    """The engine a session factory is bound to (hot paths use it for plain Core transactions)."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("the session factory is not bound to an engine")
+    return bind
+
+
 def is_locked_error(error: BaseException) -> bool:
-    """SQLite's "database is locked" / "database is busy" (another process holds the write lock)."""
-    return isinstance(error, OperationalError) and any(
-        text in str(error.orig).lower() for text in ("database is locked", "database is busy"))
+    """SQLite's "database is locked" / "database is busy" (another process holds the write lock).
+
+    Raised wrapped by SQLAlchemy, or bare by sqlite3 when a hot path uses the
+    driver's cursor (store.inbound_insert).
+    """
+    original = error.orig if isinstance(error, OperationalError) else error
+    return isinstance(original, sqlite3.OperationalError) and any(
+        text in str(original).lower() for text in ("database is locked", "database is busy"))
 
 
 def retry_when_locked(work: Callable[[], T], *, deadline_seconds: float = 20.0, first_pause: float = 0.0005,
@@ -103,7 +117,7 @@ def retry_when_locked(work: Callable[[], T], *, deadline_seconds: float = 20.0, 
     while True:
         try:
             return work()
-        except OperationalError as error:
+        except (OperationalError, sqlite3.OperationalError) as error:
             if not is_locked_error(error) or time.monotonic() > deadline:
                 raise
         time.sleep(pause)
