@@ -1,10 +1,10 @@
 """plan() and apply(): turn a Decision into rows — incidents, events, messages, outbox.
 
 plan() builds the rows without a session: new incidents (linked by
-relationships), or an IncidentUpdate for an existing one. apply() adds them in
-the caller's transaction together with the inbound row's new state, so a crash
-leaves either nothing done (the mail is processed again) or everything done,
-and a whole batch is written with one flush and one commit.
+relationships), or an IncidentUpdate for an existing one. The processor writes
+them in one transaction together with the inbound rows' new states (updates
+through apply_update(), new incidents with a few bulk INSERTs), so a crash
+leaves either nothing done (the mail is processed again) or everything done.
 """
 
 from __future__ import annotations
@@ -35,10 +35,8 @@ from gateway.notices import escalation_letter, local_time
 from gateway.render import describe_target
 from parsers.model import ParsedMail
 from parsers.subject import base_subject
-from store.incidents import AttachmentBlob, Incident, IncidentEvent, IncidentMessage, MessageAttachment
-from store.inbound import InboundMessage
+from store.incidents import Incident, IncidentEvent, IncidentMessage, MessageAttachment
 from store.outbox import OutboxMessage
-from store.sql import insert_ignoring_duplicates
 
 INCIDENT_COUNTER = "incident"
 
@@ -101,22 +99,13 @@ def plan(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: d
     return outcome
 
 
-def apply(session: Session, inbound: InboundMessage, outcome: Outcome, now: datetime,
-          incident: Incident | None = None) -> None:
-    """Write one outcome in the caller's transaction; `incident` is the updated one, loaded and checked."""
-    inbound.state, inbound.reason, inbound.detail, inbound.processed_at = (
-        outcome.state, outcome.reason, outcome.detail, now)
-    for row in outcome.outbox:
-        session.add(row)
-    for new in outcome.incidents:
-        session.add(new)
-    if outcome.update is not None and incident is not None:
-        _apply_update(session, incident, outcome.update)
-        inbound.incident = incident
-    elif outcome.incidents:
-        inbound.incident = outcome.incidents[0]
-    for blob in outcome.blobs:
-        insert_ignoring_duplicates(session, AttachmentBlob.__table__, blob)
+def apply_update(session: Session, incident: Incident, update: IncidentUpdate) -> None:
+    """Apply an update to an existing incident (loaded, locked and checked) in the caller's session.
+
+    New incidents and their rows do not go through the session: the processor
+    inserts a whole batch of them with store.bulk.insert_new_incidents.
+    """
+    _apply_update(session, incident, update)
 
 
 def _apply_update(session: Session, incident: Incident, update: IncidentUpdate) -> None:

@@ -1,42 +1,22 @@
 """Outgoing mail as bytes: safe headers, our Message-ID, loop markers, Japanese encodings.
 
-Uses the compat32 email API on purpose: it lets us pick the header charset per
-customer (ISO-2022-JP encoded-words for customers whose mail systems want them)
-where the modern API always writes UTF-8.
+Built by hand (see build_message): the header charset is picked per customer
+(ISO-2022-JP encoded-words for customers whose mail systems want them) where
+the modern email API always writes UTF-8.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime
-from email.policy import Compat32
-from email.header import Header
-from email.mime.text import MIMEText
 from email.utils import format_datetime
 
 from gateway.codes import LOOP_HEADER
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
-
-
-class _Policy(Compat32):
-    """compat32 with CRLF, writing short ASCII headers as they are.
-
-    The stock policy folds every header through email.header.Header, ~50 µs
-    each; for a value that already fits one line that work changes nothing.
-    """
-
-    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
-        if isinstance(value, str) and value.isascii() and len(name) + len(value) + 2 <= 78 \
-                and not _CONTROL.search(value):
-            return f"{name}: {value}{self.linesep}"
-        return super()._fold(name, value, sanitize)  # type: ignore[no-any-return]
-
-
-_SMTP = _Policy(linesep="\r\n")
 
 
 def clean_header(value: str, limit: int = 900) -> str:
@@ -68,55 +48,112 @@ class OutgoingMail:
 
 def _encodable(text: str, charset: str) -> bool:
     try:
-        text.encode("iso2022_jp" if charset == "iso-2022-jp" else charset)
+        text.encode(_CODEC.get(charset, charset))
     except UnicodeEncodeError:
         return False
     return True
 
 
-def _header(value: str, charset: str) -> Header | str:
+_CODEC = {"iso-2022-jp": "iso2022_jp", "utf-8": "utf-8"}
+_MAX_LINE = 78  # RFC 5322 §2.1.1: lines SHOULD be no longer than 78 characters
+
+
+def _encoded_words(text: str, charset: str, room: int) -> list[str]:
+    """RFC 2047 'B' encoded-words for `text`, each whole characters, the first fitting in `room`.
+
+    Every word is encoded on its own, so an ISO-2022-JP word returns to ASCII at
+    its end as RFC 1468 asks, and no UTF-8 character is split between words.
+    """
+    codec, prefix = _CODEC[charset], f"=?{charset}?b?"
+    words: list[str] = []
+    chunk = ""
+    for char in text:
+        limit = ((room - len(prefix) - 2) // 4) * 3  # raw bytes whose base64 fits the room
+        if chunk and len((chunk + char).encode(codec)) > limit:
+            words.append(f"{prefix}{base64.b64encode(chunk.encode(codec)).decode('ascii')}?=")
+            chunk, room = "", _MAX_LINE - 1
+        chunk += char
+    words.append(f"{prefix}{base64.b64encode(chunk.encode(codec)).decode('ascii')}?=")
+    return words
+
+
+def _fold(name: str, tokens: list[str]) -> bytes:
+    """`Name: token token…` folded between tokens (CRLF + space) to keep lines within 78 characters."""
+    lines, line = [], f"{name}:"
+    for token in tokens:
+        if len(line) + 1 + len(token) > _MAX_LINE and line != f"{name}:":
+            lines.append(line)
+            line = ""
+        line += f" {token}"
+    lines.append(line)
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def _text_header(name: str, value: str, charset: str) -> bytes:
+    """A header whose value is free text (Subject): ASCII as it is, anything else as encoded-words."""
     value = clean_header(value)
     if value.isascii():
-        return value
-    return Header(value, charset)
+        return _fold(name, value.split(" "))
+    return _fold(name, _encoded_words(value, charset, _MAX_LINE - len(name) - 2))
 
 
-def _address(name: str, address: str, charset: str) -> str:
-    name = clean_header(name).replace('"', "'")
+def _address(name: str, address: str, charset: str) -> list[str]:
+    name = clean_header(name).replace('"', "'").replace("\\", "/")
     if not name:
-        return address
+        return [address]
     if name.isascii():
-        return f'"{name}" <{address}>'
-    return f"{Header(name, charset).encode()} <{address}>"
+        return [f'"{name}"', f"<{address}>"]
+    return [*_encoded_words(name, charset, _MAX_LINE - len("From: ")), f"<{address}>"]
+
+
+def _body(text: str, charset: str) -> tuple[str, bytes]:
+    """(Content-Transfer-Encoding, body bytes with CRLF): 7bit ISO-2022-JP, else base64 UTF-8."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if charset == "iso-2022-jp":
+        return "7bit", "\r\n".join(line.encode("iso2022_jp").decode("ascii") for line in lines).encode("ascii")
+    return "base64", base64.encodebytes("\n".join(lines).encode("utf-8")).replace(b"\n", b"\r\n")
 
 
 def build_message(mail: OutgoingMail) -> bytes:
     """Render an OutgoingMail to RFC 5322 bytes with CRLF line endings.
 
+    Written by hand, not with email.generator: the generator and
+    email.header.Header cost ~0.25 ms per mail, a tenth of the work process's
+    time per incident (issue 2), for a message that is always one text/plain
+    part. Every value from customer input goes through clean_header() (no CR/LF,
+    so no header injection); long headers are folded.
+
     ISO-2022-JP is used only when every character fits it; Outlook's CP50220
     extras (①, ㈱, Ⅱ) do not, and such a mail falls back to UTF-8 rather than
     losing characters.
     """
-    charset = mail.charset
+    charset = mail.charset if mail.charset in _CODEC else "utf-8"
     if charset != "utf-8" and not all(
         _encodable(part, charset) for part in (mail.body, mail.subject, mail.from_name)
     ):
         charset = "utf-8"
-    message = MIMEText(mail.body, "plain", "iso-2022-jp" if charset == "iso-2022-jp" else "utf-8")
-    message["From"] = _address(mail.from_name, mail.mail_from, charset)
-    message["To"] = ", ".join(mail.to)
-    message["Subject"] = _header(mail.subject, charset)
-    message["Date"] = format_datetime(mail.date)
-    message["Message-ID"] = f"<{mail.message_id}>"
+    encoding, body = _body(mail.body, charset)
+    head = [
+        f'Content-Type: text/plain; charset="{charset}"\r\n'.encode("ascii"),
+        b"MIME-Version: 1.0\r\n",
+        f"Content-Transfer-Encoding: {encoding}\r\n".encode("ascii"),
+        _fold("From", _address(mail.from_name, clean_header(mail.mail_from), charset)),
+        _fold("To", [f"{clean_header(to)}," for to in mail.to[:-1]] + [clean_header(mail.to[-1])] if mail.to else []),
+        _text_header("Subject", mail.subject, charset),
+        _fold("Date", [format_datetime(mail.date)]),
+        _fold("Message-ID", [f"<{clean_header(mail.message_id)}>"]),
+    ]
     if mail.in_reply_to:
-        message["In-Reply-To"] = f"<{clean_header(mail.in_reply_to)}>"
-    references = [clean_header(ref) for ref in mail.references if ref]
+        head.append(_fold("In-Reply-To", [f"<{clean_header(mail.in_reply_to)}>"]))
+    references = [f"<{clean_header(ref)}>" for ref in mail.references if ref and clean_header(ref)]
     if references:
-        message["References"] = " ".join(f"<{ref}>" for ref in references)
+        head.append(_fold("References", references))
     if mail.reply_to:
-        message["Reply-To"] = mail.reply_to
-    message["Auto-Submitted"] = mail.auto_submitted
-    message["X-Auto-Response-Suppress"] = "All"  # keep Exchange out-of-office replies away
-    message["X-Loop"] = mail.mail_from
-    message[LOOP_HEADER] = clean_header(mail.loop_marker)
-    return message.as_bytes(policy=_SMTP)
+        head.append(_fold("Reply-To", [clean_header(mail.reply_to)]))
+    head += [
+        _fold("Auto-Submitted", [mail.auto_submitted]),
+        b"X-Auto-Response-Suppress: All\r\n",  # keep Exchange out-of-office replies away
+        _fold("X-Loop", [clean_header(mail.mail_from)]),
+        _fold(LOOP_HEADER, [clean_header(mail.loop_marker)]),
+    ]
+    return b"".join(head) + b"\r\n" + body

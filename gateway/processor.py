@@ -31,7 +31,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
@@ -41,13 +41,14 @@ from gateway.core.correlate import extract_clues, wanted_numbers
 from gateway.core.decide import decide
 from gateway.core.model import Context, Decision, Envelope, IncidentState, Sender
 from gateway.directory import sender_for
-from gateway.effects import INCIDENT_COUNTER, Outcome, apply, new_incidents, plan
+from gateway.effects import INCIDENT_COUNTER, Outcome, apply_update, new_incidents, plan
 from gateway.scheduler import reschedule
 from gateway.threads import incident_states, numbers_for_message_ids
 from parsers import ParsedMail, UnparseableMail, parse_mail
 from store.inbound import InboundMessage
-from store.incidents import Incident
-from store.sql import fetch_raw, reserve_values
+from store.bulk import insert_new_incidents
+from store.incidents import AttachmentBlob, Incident
+from store.sql import fetch_raw, insert_ignoring_duplicates, reserve_values
 
 log = logging.getLogger(__name__)
 
@@ -200,37 +201,61 @@ def _plan_one(app: App, item: Prepared, now: datetime, numbers: list[int]) -> Ou
 
 def _write(app: App, session: Session, outcomes: list[tuple[Prepared, Outcome]],
            now: datetime) -> dict[int, str]:
-    """Step 3: apply every planned outcome in the caller's transaction; return the new states."""
-    rows = {row.id: row for row in session.scalars(
-        select(InboundMessage)
-        .where(InboundMessage.id.in_([item.inbound_id for item, _ in outcomes]),
-               InboundMessage.state == codes.RECEIVED)
+    """Step 3: apply every planned outcome in the caller's transaction; return the new states.
+
+    Updates to existing incidents go through the ORM (few, and checked against
+    the version their decision saw); new incidents and every inbound row's new
+    state are written with a few bulk statements for the whole batch.
+    """
+    ids = [item.inbound_id for item, _ in outcomes]
+    received = set(session.scalars(
+        select(InboundMessage.id)
+        .where(InboundMessage.id.in_(ids), InboundMessage.state == codes.RECEIVED)
         .with_for_update(skip_locked=True)  # several daemons on one PostgreSQL never take the same mail
-    )}
+    ))
     incidents = _lock_incidents(session, [o.update.incident_id for _, o in outcomes if o.update is not None])
     stale: set[int] = set()  # incidents changed under a decision: later mails about them wait too
+    written: list[tuple[Prepared, Outcome, Incident | None]] = []
     with session.no_autoflush:
         for item, outcome in outcomes:
-            row = rows.get(item.inbound_id)
-            if row is None:
+            if item.inbound_id not in received:
                 continue
             incident = None
             if outcome.update is not None:
                 incident = incidents.get(outcome.update.incident_id)
                 if incident is None or incident.id in stale or _version(incident) != outcome.update.version:
                     stale.add(outcome.update.incident_id)
-                    log.info("inbound %s: %s changed meanwhile; deciding again", row.id, codes.STALE_DECISION)
-                    del rows[item.inbound_id]
+                    log.info("inbound %s: %s changed meanwhile; deciding again", item.inbound_id,
+                             codes.STALE_DECISION)
                     continue
-            if item.mail is not None:
-                row.message_id = item.mail.message_id[:998] if item.mail.message_id else None
-                row.from_addr = item.mail.from_addr[:320]
-                row.subject = item.mail.subject[:2000]
-            apply(session, row, outcome, now, incident)
+                apply_update(session, incident, outcome.update)
             for touched in [*outcome.incidents, *([incident] if incident is not None else [])]:
                 reschedule(app, touched, _customer_key(item), now)  # the SLA clock's next due time
-            log.info("inbound %s: %s (%s)", row.id, row.state, row.reason)
-    return {inbound_id: row.state for inbound_id, row in rows.items()}
+            written.append((item, outcome, incident))
+    blobs = {blob["sha256"]: blob for _, outcome, _ in written for blob in outcome.blobs}
+    insert_ignoring_duplicates(session, AttachmentBlob.__table__, list(blobs.values()))
+    session.flush()  # the updates
+    insert_new_incidents(session.connection(), [new for _, o, _ in written for new in o.incidents],
+                         [row for _, o, _ in written for row in o.outbox])
+    changes = [_inbound_change(item, outcome, incident, now) for item, outcome, incident in written]
+    if changes:
+        session.execute(update(InboundMessage), changes)
+    for change in changes:
+        log.info("inbound %s: %s (%s)", change["id"], change["state"], change["reason"])
+    return {change["id"]: change["state"] for change in changes}
+
+
+def _inbound_change(item: Prepared, outcome: Outcome, incident: Incident | None, now: datetime) -> dict[str, object]:
+    """The inbound row's new state and what the parser learned of it (one row of a bulk UPDATE)."""
+    linked = incident if incident is not None else (outcome.incidents[0] if outcome.incidents else None)
+    change: dict[str, object] = {
+        "id": item.inbound_id, "state": outcome.state, "reason": outcome.reason, "detail": outcome.detail,
+        "processed_at": now, "incident_id": linked.id if linked is not None else None,
+    }
+    if item.mail is not None:
+        change.update(message_id=item.mail.message_id[:998] if item.mail.message_id else None,
+                      from_addr=item.mail.from_addr[:320], subject=item.mail.subject[:2000])
+    return change
 
 
 def _customer_key(item: Prepared) -> str:

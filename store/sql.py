@@ -19,9 +19,11 @@ def _dialect(session: Session) -> Any:
     return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
 
 
-def insert_ignoring_duplicates(session: Session, table: Table, values: dict[str, Any]) -> None:
+def insert_ignoring_duplicates(session: Session, table: Table, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
     """INSERT ... ON CONFLICT DO NOTHING: content-addressed rows written by concurrent sessions."""
-    session.connection().execute(_dialect(session).insert(table).values(**values).on_conflict_do_nothing())
+    if not rows:
+        return
+    session.connection().execute(_dialect(session).insert(table).on_conflict_do_nothing(), rows)
 
 
 def insert_returning_id_unless_duplicate(session: Session, table: Table, values: dict[str, Any]) -> int | None:

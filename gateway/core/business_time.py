@@ -18,6 +18,7 @@ All functions take and return aware datetimes; results are UTC.
 from __future__ import annotations
 
 import calendar as _calendar
+from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -51,8 +52,14 @@ def _in_closure(md: tuple[int, int], start: tuple[int, int], end: tuple[int, int
     return md >= start or md <= end  # wraps the new year: 12-29 .. 01-03
 
 
+@lru_cache(maxsize=16384)
 def window(cal: Calendar, day: date) -> tuple[datetime, datetime] | None:
-    """The day's working interval in UTC, or None on a day off."""
+    """The day's working interval in UTC, or None on a day off.
+
+    Cached: every deadline walks the days from its start, and each incident's
+    clock is evaluated several times per mail (ack, reschedule, ticks). A Calendar
+    is frozen, so the answer for a day never changes.
+    """
     if not is_working_day(cal, day):
         return None
     zone = ZoneInfo(cal.timezone)

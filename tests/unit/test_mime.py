@@ -63,3 +63,24 @@ def test_cp50220_characters_fall_back_to_utf8_instead_of_being_lost() -> None:
 
 def test_clean_header_removes_every_control_character() -> None:
     assert clean_header("a\r\nb\tc\x00d\u2028e") == "a b c d e"
+
+
+def test_long_japanese_subject_and_many_references_fold_within_78_characters_and_read_back() -> None:
+    subject = "[INC-000001] " + "サーバが毎晩停止する件について（再発）" * 6
+    references = tuple(f"ref{i}.{'x' * 20}@example.test" for i in range(30))
+    for charset in ("utf-8", "iso-2022-jp"):
+        raw = build_message(_mail(subject=subject, references=references, charset=charset,
+                                  to=("a@example.test", "tam@example.test")))
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert max(len(line) for line in head.split(b"\r\n")) <= 78
+        parsed = _parse(raw)
+        assert parsed["Subject"] == subject
+        assert parsed["References"].split() == [f"<{ref}>" for ref in references]
+        assert [a.addr_spec for a in parsed["To"].addresses] == ["a@example.test", "tam@example.test"]
+        assert parsed["From"].addresses[0].display_name == "サポート窓口"
+        assert parsed.get_content().splitlines() == ["お問い合わせを受け付けました。"]
+
+
+def test_a_utf8_body_with_every_kind_of_line_end_reads_back_with_newlines() -> None:
+    parsed = _parse(build_message(_mail(body="一行目\r\n二行目\rthree ①\n", charset="utf-8")))
+    assert parsed.get_content() == "一行目\n二行目\nthree ①\n"
