@@ -193,7 +193,10 @@ def _plan_one(app: App, item: Prepared, now: datetime, numbers: list[int]) -> Ou
         reason, detail = item.failure or (codes.PROCESSING_FAILED, "nothing was decided")
         return Outcome(codes.QUARANTINED, reason, detail[:4000])
     try:
-        return plan(app, item.inbound_id, item.mail, item.decision, now, numbers)
+        outcome = plan(app, item.inbound_id, item.mail, item.decision, now, numbers)
+        for new in outcome.incidents:  # the SLA clock's next due time, computed outside the write lock
+            reschedule(app, new, _customer_key(item), now)
+        return outcome
     except Exception as exc:  # noqa: BLE001 - e.g. a broken template: quarantine this mail only
         log.exception("inbound %s: could not build its rows; quarantined", item.inbound_id)
         return Outcome(codes.QUARANTINED, codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"[:4000])
@@ -229,8 +232,7 @@ def _write(app: App, session: Session, outcomes: list[tuple[Prepared, Outcome]],
                              codes.STALE_DECISION)
                     continue
                 apply_update(session, incident, outcome.update)
-            for touched in [*outcome.incidents, *([incident] if incident is not None else [])]:
-                reschedule(app, touched, _customer_key(item), now)  # the SLA clock's next due time
+                reschedule(app, incident, _customer_key(item), now)  # the SLA clock's next due time
             written.append((item, outcome, incident))
     blobs = {blob["sha256"]: blob for _, outcome, _ in written for blob in outcome.blobs}
     insert_ignoring_duplicates(session, AttachmentBlob.__table__, list(blobs.values()))

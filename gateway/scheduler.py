@@ -77,9 +77,19 @@ def find_due(session: Session, now: datetime, limit: int = TICK_LIMIT) -> list[I
         .with_for_update(skip_locked=True)))
 
 
-def tick(app: App, sessions: sessionmaker[Session], clock: Clock, limit: int = TICK_LIMIT) -> int:
-    """One scheduler pass in one transaction; return how many incidents were due."""
+def tick(app: App, sessions: sessionmaker[Session], clock: Clock, limit: int = TICK_LIMIT,
+         readers: sessionmaker[Session] | None = None) -> int:
+    """One scheduler pass in one transaction; return how many incidents were due.
+
+    `readers` (default: `sessions`) answers "is anything due?" first, so a tick
+    with nothing to do never opens a write transaction: on SQLite the writers'
+    transactions begin IMMEDIATE and would take the write lock the SMTP intake
+    is waiting for.
+    """
     now = clock.now()
+    due = next_wakeup(readers or sessions)
+    if due is None or due > now:  # nothing due: no write transaction, no write lock taken
+        return 0
     with sessions.begin() as session:
         incidents = find_due(session, now, limit)
         if incidents:

@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker, undefer
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
 from gateway.clock import Clock
@@ -59,24 +59,30 @@ def next_due(sessions: sessionmaker[Session]) -> datetime | None:
 
 
 def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, limit: int) -> list[Parcel]:
+    """Take up to `limit` due rows: push each one's next attempt a lease ahead and count the attempt.
+
+    Plain Core statements (one SELECT, one executemany UPDATE): the transaction
+    holds SQLite's write lock, which the SMTP intake may be waiting for.
+    """
+    outbox, incidents = OutboxMessage.__table__, Incident.__table__
     with sessions.begin() as session:
-        rows = list(session.execute(
-            select(OutboxMessage, Incident.number)
-            .outerjoin(Incident, Incident.id == OutboxMessage.incident_id)
-            .where(OutboxMessage.state == codes.OUT_QUEUED, OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        rows = session.execute(
+            select(outbox.c.id, outbox.c.kind, outbox.c.mail_from, outbox.c.rcpt_tos, outbox.c.raw,
+                   outbox.c.attempts, outbox.c.message_id, incidents.c.number)
+            .outerjoin(incidents, incidents.c.id == outbox.c.incident_id)
+            .where(outbox.c.state == codes.OUT_QUEUED, outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)
-            .options(undefer(OutboxMessage.raw))
-            .with_for_update(skip_locked=True, of=OutboxMessage)
-        ))
-        parcels = []
-        for row, number in rows:
-            row.attempts += 1
-            row.next_attempt_at = now + policy.lease
-            label = f"{row.id:08d}-{row.kind}" + (f"-{incident_ref(number)}" if number else "")
-            parcels.append(Parcel(row.id, label, row.mail_from, tuple(row.rcpt_tos), row.raw, row.attempts,
-                                  row.message_id))
-        return parcels
+            .with_for_update(skip_locked=True, of=outbox)
+        ).all()
+        if not rows:
+            return []
+        session.execute(
+            update(outbox).where(outbox.c.id == bindparam("row_id"))
+            .values(attempts=bindparam("new_attempts"), next_attempt_at=now + policy.lease),
+            [{"row_id": row.id, "new_attempts": row.attempts + 1} for row in rows])
+    return [Parcel(row.id, f"{row.id:08d}-{row.kind}" + (f"-{incident_ref(row.number)}" if row.number else ""),
+                   row.mail_from, tuple(row.rcpt_tos), row.raw, row.attempts + 1, row.message_id) for row in rows]
 
 
 def record(

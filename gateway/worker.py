@@ -84,7 +84,7 @@ class WorkLoop:
 
     def schedule_step(self) -> int:
         """One SLA scheduler tick (gateway.scheduler): due notices become outbox rows."""
-        done = tick(self.app, self.writers, self.clock)
+        done = tick(self.app, self.writers, self.clock, readers=self.readers)
         if done:
             self._send_wake.set()
         return done

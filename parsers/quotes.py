@@ -70,6 +70,8 @@ def _has_header_after(lines: list[str], index: int) -> bool:
 
 def _drop_quoted(lines: list[str]) -> list[str]:
     """Remove "> " lines and the attribution line (one or two lines) right above a quote."""
+    if not any(line.lstrip().startswith(">") for line in lines):
+        return lines  # no quote, so no attribution line either (most new mail)
     kept: list[str] = []
     for index, line in enumerate(lines):
         if line.lstrip().startswith(">"):

@@ -104,13 +104,15 @@ def is_locked_error(error: BaseException) -> bool:
         text in str(original).lower() for text in ("database is locked", "database is busy"))
 
 
-def retry_when_locked(work: Callable[[], T], *, deadline_seconds: float = 20.0, first_pause: float = 0.0005,
-                      max_pause: float = 0.004) -> T:
+def retry_when_locked(work: Callable[[], T], *, deadline_seconds: float = 20.0, first_pause: float = 0.0002,
+                      max_pause: float = 0.001) -> T:
     """Run `work`, retrying while SQLite says it is locked, up to a deadline.
 
-    Pauses start at half a millisecond and double up to 4 ms: finer than
-    SQLite's own busy handler (which sleeps up to 100 ms at a time), without
-    spinning — each failed attempt costs a rollback, CPU the lock holder needs.
+    Pauses start at 0.2 ms and double up to 1 ms: finer than SQLite's own busy
+    handler (which sleeps up to 100 ms at a time). The work process often takes
+    the lock in several short transactions one after the other; polling every
+    4 ms let the intake miss the gaps between them (p99 DATA→250 of ~25 ms at
+    200 msg/s), while a failed attempt costs only ~20 µs of CPU.
     """
     deadline = time.monotonic() + deadline_seconds
     pause = first_pause
