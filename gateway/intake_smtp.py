@@ -22,6 +22,7 @@ from gateway.core.model import Envelope
 from gateway.database import Database
 from gateway.group_commit import GroupCommit
 from gateway.ingest import Arrival
+from gateway.smtp_data import LeanDataSMTP
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def make_smtp_factory(handler: IntakeHandler, *, hostname: str | None, max_messa
     """The protocol factory for loop.create_server (not aiosmtpd's threaded Controller)."""
 
     def factory() -> SMTP:
-        return SMTP(
+        return LeanDataSMTP(
             handler,
             hostname=hostname,
             data_size_limit=max_message_size,  # aiosmtpd answers 552 past this

@@ -48,7 +48,7 @@ from parsers import ParsedMail, UnparseableMail, parse_mail
 from store.inbound import InboundMessage
 from store.bulk import insert_new_incidents
 from store.incidents import AttachmentBlob, Incident
-from store.sql import fetch_raw, insert_ignoring_duplicates, reserve_values
+from store.sql import fetch_raw, insert_blobs_ignoring_duplicates, reserve_values
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ def _write(app: App, session: Session, outcomes: list[tuple[Prepared, Outcome]],
                 reschedule(app, incident, _customer_key(item), now)  # the SLA clock's next due time
             written.append((item, outcome, incident))
     blobs = {blob["sha256"]: blob for _, outcome, _ in written for blob in outcome.blobs}
-    insert_ignoring_duplicates(session, AttachmentBlob.__table__, list(blobs.values()))
+    insert_blobs_ignoring_duplicates(session, AttachmentBlob.__table__, "data", list(blobs.values()))
     session.flush()  # the updates
     insert_new_incidents(session.connection(), [new for _, o, _ in written for new in o.incidents],
                          [row for _, o, _ in written for row in o.outbox])

@@ -21,7 +21,6 @@ class InboundMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     size: Mapped[int]
     source: Mapped[str] = mapped_column(String(16))
     source_ref: Mapped[str | None] = mapped_column(String(400))
@@ -36,5 +35,7 @@ class InboundMessage(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Last: SQLite streams big mails into a zeroblob only in a row's last column (store.blobs, 0005).
+    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
     incident: Mapped[Incident | None] = relationship()

@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from store.blobs import is_large, sqlite_driver, write_blob
+
 _COLUMNS = ("sha256", "raw", "size", "source", "source_ref", "mail_from", "rcpt_tos", "received_at", "state",
             "reason", "detail", "processed_at")
 _INSERT = (f"INSERT INTO inbound_messages ({', '.join(_COLUMNS)}) VALUES ({{marks}}) "
@@ -48,17 +50,23 @@ def insert_inbound(connection: Connection, rows: list[NewInbound]) -> list[tuple
     Runs in the caller's transaction (`connection` is a SQLAlchemy Connection,
     e.g. `session.connection()`); the caller commits.
     """
-    sqlite = connection.dialect.name == "sqlite"
+    driver = sqlite_driver(connection)
+    sqlite = driver is not None
     mark = "?" if sqlite else "%s"
     insert = _INSERT.format(marks=", ".join([mark] * len(_COLUMNS)))
+    streamed = _INSERT.format(marks=", ".join(["zeroblob(?)" if c == "raw" else "?" for c in _COLUMNS]))
     existing = _EXISTING.format(mark=mark)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         results = []
         for row in rows:
-            cursor.execute(insert, _values(row, sqlite))
+            stream = driver is not None and is_large(row.raw)  # store.blobs: no whole-size copies
+            values = _values(row, sqlite)
+            cursor.execute(streamed if stream else insert, (values[0], len(row.raw), *values[2:]) if stream else values)
             found = cursor.fetchone()
             if found is not None:
+                if stream and driver is not None:
+                    write_blob(driver, "inbound_messages", "raw", int(found[0]), row.raw)
                 results.append((int(found[0]), False))
                 continue
             cursor.execute(existing, (row.sha256,))

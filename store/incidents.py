@@ -85,8 +85,8 @@ class AttachmentBlob(Base):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int]
-    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # last: see store.blobs
 
 
 class MessageAttachment(Base):

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from store.blobs import LARGE, is_large, read_blob, sqlite_driver, write_blob
 from store.incidents import Counter
 
 
@@ -24,6 +25,27 @@ def insert_ignoring_duplicates(session: Session, table: Table, rows: dict[str, A
     if not rows:
         return
     session.connection().execute(_dialect(session).insert(table).on_conflict_do_nothing(), rows)
+
+
+def insert_blobs_ignoring_duplicates(session: Session, table: Table, column: str,
+                                     rows: list[dict[str, Any]]) -> None:
+    """insert_ignoring_duplicates for content-addressed rows with one big column (attachments).
+
+    On SQLite a value from store.blobs.LARGE up is inserted as zeroblob(n) and
+    streamed in, so SQLite never holds copies of the whole attachment.
+    """
+    driver = sqlite_driver(session.connection())
+    plain = [row for row in rows if driver is None or not is_large(row[column])]
+    insert_ignoring_duplicates(session, table, plain)
+    for row in rows:
+        if driver is None or not is_large(row[column]):
+            continue
+        data = row[column]
+        statement = (sqlite.insert(table).values({**row, column: func.zeroblob(len(data))})
+                     .on_conflict_do_nothing().returning(literal_column("rowid")))
+        rowid = session.connection().execute(statement).scalar_one_or_none()
+        if rowid is not None:  # None: the same content is stored already
+            write_blob(driver, table.name, column, rowid, data)
 
 
 def insert_returning_id_unless_duplicate(session: Session, table: Table, values: dict[str, Any]) -> int | None:
@@ -50,14 +72,20 @@ def fetch_raw(session: Session, table: Table, ids: list[int]) -> dict[int, bytes
 
     PostgreSQL sends bytea as hex text unless asked for binary results: a 27 MB
     mail would arrive as 54 MB of hex and then be decoded. psycopg's binary
-    cursor gets the bytes as they are.
+    cursor gets the bytes as they are. On SQLite, mails from store.blobs.LARGE
+    up are read with incremental blob I/O.
     """
     if not ids:
         return {}
-    if session.get_bind().dialect.name != "postgresql":
-        rows = session.execute(select(table.c.id, table.c.raw).where(table.c.id.in_(ids)))
-        return {row_id: raw for row_id, raw in rows}
-    driver = session.connection().connection.driver_connection
-    with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+    driver = sqlite_driver(session.connection())
+    if driver is not None:  # big mails straight from the pages (store.blobs), the rest in one SELECT
+        sizes = dict(session.execute(select(table.c.id, func.length(table.c.raw)).where(table.c.id.in_(ids))).all())
+        small = [row_id for row_id, size in sizes.items() if size is None or size < LARGE]
+        found = dict(session.execute(select(table.c.id, table.c.raw).where(table.c.id.in_(small))).all()) if small else {}
+        for row_id in sizes.keys() - found.keys():
+            found[row_id] = read_blob(driver, table.name, "raw", row_id)
+        return found
+    psycopg = session.connection().connection.driver_connection
+    with psycopg.cursor(binary=True) as cursor:  # type: ignore[union-attr]
         cursor.execute(f"SELECT id, raw FROM {table.name} WHERE id = ANY(%s)", [ids])
         return {row_id: bytes(raw) for row_id, raw in cursor}

@@ -78,6 +78,35 @@ def test_mail_over_the_size_limit_without_size_declared_is_refused_with_552_afte
     assert len(relay_sink.wait_for(1)) == 1
 
 
+def test_the_stored_mail_is_byte_for_byte_what_was_sent_with_dot_stuffing_undone(
+        daemon: RunningDaemon, daemon_settings: Settings, relay_sink: RelaySink) -> None:
+    raw = customer_mail(body=".hidden line\n.\n..two dots\nlast\n").replace(b"\n", b"\r\n")
+    with _client(daemon) as client:
+        client.sendmail("alice@example.test", [SUPPORT], raw)  # smtplib doubles each leading dot
+    relay_sink.wait_for(1)
+    engine = make_engine(daemon_settings.database_url)
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT raw FROM inbound_messages")).scalar_one()
+    finally:
+        engine.dispose()
+    assert bytes(stored) == raw
+
+
+def test_a_line_over_the_smtp_limit_is_refused_with_500_and_the_session_goes_on(
+        daemon: RunningDaemon, relay_sink: RelaySink) -> None:
+    with _client(daemon) as client:
+        client.ehlo()
+        client.mail("alice@example.test")
+        client.rcpt(SUPPORT)
+        long_line = b"From: alice@example.test\r\nSubject: long\r\n\r\n" + b"x" * 5000 + b"\r\n"
+        code, reply = client.data(long_line)  # RFC 5321 §4.5.3.1.6: at most 1000 octets a line
+        assert (code, b"Line too long" in reply) == (500, True)
+        client.rset()
+        client.sendmail("alice@example.test", [SUPPORT], customer_mail())
+    assert len(relay_sink.wait_for(1)) == 1
+
+
 def test_store_trouble_answers_451_so_the_sender_retries_and_the_retry_succeeds(
         daemon: RunningDaemon, daemon_settings: Settings, relay_sink: RelaySink) -> None:
     engine = make_engine(daemon_settings.database_url)

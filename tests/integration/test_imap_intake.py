@@ -170,7 +170,7 @@ def test_a_mail_the_server_cannot_read_is_retried_then_left_in_the_mailbox_and_n
         dovecot: Dovecot, mail_user: MailUser, poller: ImapPoller, pipeline: Pipeline, imap_settings: Settings,
         capsys: pytest.CaptureFixture[str]) -> None:
     uids = dovecot.append(mail_user, [customer_mail(subject=f"Mail {n}") for n in range(3)])
-    os.chmod(dovecot.message_files(mail_user)[1], 0)  # the server's read fails: Dovecot says BYE
+    os.chmod(dovecot.message_file(mail_user, uids[1]), 0)  # the server's read fails: Dovecot says BYE
     first = poller.poll_once()
     assert (first.imported, first.unreadable) == (2, 1)
     assert dovecot.uids(mail_user) == [uids[1]]
