@@ -136,7 +136,7 @@ def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int]) -> li
             .where(InboundMessage.id.in_(ids))
             .order_by(InboundMessage.id)
         ).all()
-        raws = fetch_raw(session, InboundMessage.__table__, ids)
+        raws = fetch_raw(session, ids)
         return [_prepare(session, app, inbound_id, raws.pop(inbound_id), mail_from, rcpt_tos, batch)
                 for inbound_id, mail_from, rcpt_tos in rows]
 

@@ -17,7 +17,7 @@ from gateway.settings import Settings
 from store.checkpoints import ImapMailboxHealth
 from store.customers import Customer
 from store.db import make_engine, make_sessionmaker
-from store.inbound import InboundMessage
+from store.inbound import InboundMessage, InboundRaw
 from store.incidents import Incident, IncidentEvent, IncidentMessage
 from store.outbox import OutboxMessage
 
@@ -167,7 +167,8 @@ def show_inbound(sessions: sessionmaker[Session], inbound_id: int, *, raw: bool 
         detail["rcpt_tos"] = row.rcpt_tos
         detail["sha256"] = row.sha256
         if raw:
-            detail["raw"] = row.raw
+            stored = session.get(InboundRaw, inbound_id)
+            detail["raw"] = stored.raw if stored is not None else b""
         return detail
 
 
@@ -235,7 +236,7 @@ def format_imap_status(row: dict[str, Any]) -> str:
     lines = [
         f"imap {row['account']} {row['mailbox']}: {state}",
         f"  last successful poll: {row['last_success_at'] or 'never'}",
-        f"  last error:           " + (f"{row['last_error_at']}  {row['last_error']}" if row["last_error"] else "none")
+        "  last error:           " + (f"{row['last_error_at']}  {row['last_error']}" if row["last_error"] else "none")
         + (f" ({row['consecutive_failures']} failure(s) in a row)" if row["consecutive_failures"] else ""),
         f"  imported {row['imported']}, duplicates {row['duplicates']}, quarantined {row['quarantined']}, "
         f"unreadable {row['unreadable']}",

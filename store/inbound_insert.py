@@ -1,4 +1,4 @@
-"""The intake's INSERT into inbound_messages, written on the database driver's own cursor.
+"""The intake's INSERTs into inbound_messages and inbound_raw, written on the database driver's own cursor.
 
 Every mail the gateway accepts goes through here before the sending MTA gets
 its 250, so this is the hottest statement of the intake. Through the ORM a
@@ -21,10 +21,11 @@ from sqlalchemy import Connection
 
 from store.blobs import is_large, sqlite_driver, write_blob
 
-_COLUMNS = ("sha256", "raw", "size", "source", "source_ref", "mail_from", "rcpt_tos", "received_at", "state",
+_COLUMNS = ("sha256", "size", "source", "source_ref", "mail_from", "rcpt_tos", "received_at", "state",
             "reason", "detail", "processed_at")
 _INSERT = (f"INSERT INTO inbound_messages ({', '.join(_COLUMNS)}) VALUES ({{marks}}) "
            "ON CONFLICT (sha256) DO NOTHING RETURNING id")
+_INSERT_RAW = "INSERT INTO inbound_raw (inbound_id, raw) VALUES ({mark}, {value})"
 _EXISTING = "SELECT id FROM inbound_messages WHERE sha256 = {mark}"
 
 
@@ -51,23 +52,23 @@ def insert_inbound(connection: Connection, rows: list[NewInbound]) -> list[tuple
     e.g. `session.connection()`); the caller commits.
     """
     driver = sqlite_driver(connection)
-    sqlite = driver is not None
-    mark = "?" if sqlite else "%s"
+    mark = "?" if driver is not None else "%s"
     insert = _INSERT.format(marks=", ".join([mark] * len(_COLUMNS)))
-    streamed = _INSERT.format(marks=", ".join(["zeroblob(?)" if c == "raw" else "?" for c in _COLUMNS]))
     existing = _EXISTING.format(mark=mark)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         results = []
         for row in rows:
-            stream = driver is not None and is_large(row.raw)  # store.blobs: no whole-size copies
-            values = _values(row, sqlite)
-            cursor.execute(streamed if stream else insert, (values[0], len(row.raw), *values[2:]) if stream else values)
+            cursor.execute(insert, _values(row, driver is not None))
             found = cursor.fetchone()
             if found is not None:
-                if stream and driver is not None:
-                    write_blob(driver, "inbound_messages", "raw", int(found[0]), row.raw)
-                results.append((int(found[0]), False))
+                inbound_id = int(found[0])
+                if driver is not None and is_large(row.raw):  # store.blobs: no whole-size copies
+                    cursor.execute(_INSERT_RAW.format(mark=mark, value="zeroblob(?)"), (inbound_id, len(row.raw)))
+                    write_blob(driver, "inbound_raw", "raw", inbound_id, row.raw)
+                else:
+                    cursor.execute(_INSERT_RAW.format(mark=mark, value=mark), (inbound_id, row.raw))
+                results.append((inbound_id, False))
                 continue
             cursor.execute(existing, (row.sha256,))
             found = cursor.fetchone()
@@ -82,7 +83,7 @@ def insert_inbound(connection: Connection, rows: list[NewInbound]) -> list[tuple
 def _values(row: NewInbound, sqlite: bool) -> tuple[Any, ...]:
     received = _stored_time(row.received_at, sqlite)
     processed = received if row.state != "received" else None
-    return (row.sha256, row.raw, len(row.raw), row.source, row.source_ref, row.mail_from,
+    return (row.sha256, len(row.raw), row.source, row.source_ref, row.mail_from,
             json.dumps(list(row.rcpt_tos)), received, row.state, row.reason, row.detail, processed)
 
 

@@ -3,7 +3,7 @@
 from store.base import Base
 from store.checkpoints import ImapLedgerEntry, ImapMailboxHealth  # IMAP intake (issue 3)
 from store.customers import Contact, Customer
-from store.inbound import InboundMessage
+from store.inbound import InboundMessage, InboundRaw
 from store.incidents import (
     AttachmentBlob,
     Counter,
@@ -24,6 +24,7 @@ __all__ = [
     "ImapLedgerEntry",
     "ImapMailboxHealth",
     "InboundMessage",
+    "InboundRaw",
     "Incident",
     "IncidentEvent",
     "IncidentMessage",

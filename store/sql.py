@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.blobs import LARGE, is_large, read_blob, sqlite_driver, write_blob
+from store.inbound import InboundRaw
 from store.incidents import Counter
 
 
@@ -67,8 +68,8 @@ def reserve_values(session: Session, name: str, count: int) -> int:
     return value
 
 
-def fetch_raw(session: Session, table: Table, ids: list[int]) -> dict[int, bytes]:
-    """`id → raw` for rows of `table`, without doubling big mails in memory.
+def fetch_raw(session: Session, ids: list[int]) -> dict[int, bytes]:
+    """`inbound id → raw bytes` (store.inbound.InboundRaw), without doubling big mails in memory.
 
     PostgreSQL sends bytea as hex text unless asked for binary results: a 27 MB
     mail would arrive as 54 MB of hex and then be decoded. psycopg's binary
@@ -77,15 +78,18 @@ def fetch_raw(session: Session, table: Table, ids: list[int]) -> dict[int, bytes
     """
     if not ids:
         return {}
+    table = InboundRaw.__table__
     driver = sqlite_driver(session.connection())
     if driver is not None:  # big mails straight from the pages (store.blobs), the rest in one SELECT
-        sizes = dict(session.execute(select(table.c.id, func.length(table.c.raw)).where(table.c.id.in_(ids))).all())
+        sizes = dict(session.execute(
+            select(table.c.inbound_id, func.length(table.c.raw)).where(table.c.inbound_id.in_(ids))).all())
         small = [row_id for row_id, size in sizes.items() if size is None or size < LARGE]
-        found = dict(session.execute(select(table.c.id, table.c.raw).where(table.c.id.in_(small))).all()) if small else {}
+        found: dict[int, bytes] = dict(session.execute(
+            select(table.c.inbound_id, table.c.raw).where(table.c.inbound_id.in_(small))).all()) if small else {}
         for row_id in sizes.keys() - found.keys():
             found[row_id] = read_blob(driver, table.name, "raw", row_id)
         return found
     psycopg = session.connection().connection.driver_connection
     with psycopg.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-        cursor.execute(f"SELECT id, raw FROM {table.name} WHERE id = ANY(%s)", [ids])
+        cursor.execute(f"SELECT inbound_id, raw FROM {table.name} WHERE inbound_id = ANY(%s)", [ids])
         return {row_id: bytes(raw) for row_id, raw in cursor}

@@ -87,7 +87,7 @@ def test_the_stored_mail_is_byte_for_byte_what_was_sent_with_dot_stuffing_undone
     engine = make_engine(daemon_settings.database_url)
     try:
         with engine.connect() as connection:
-            stored = connection.execute(text("SELECT raw FROM inbound_messages")).scalar_one()
+            stored = connection.execute(text("SELECT raw FROM inbound_raw")).scalar_one()
     finally:
         engine.dispose()
     assert bytes(stored) == raw

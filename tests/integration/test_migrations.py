@@ -37,8 +37,8 @@ def test_models_and_migrations_agree_so_autogenerate_finds_no_difference(db_url:
         engine.dispose()
 
 
-def test_moving_the_big_blobs_last_keeps_every_mail_and_every_reference(db_url: str) -> None:
-    """0005 rebuilds inbound_messages and attachment_blobs on SQLite: rows, ids and references survive."""
+def test_moving_raw_mail_to_its_own_table_keeps_every_mail_and_every_reference_both_ways(db_url: str) -> None:
+    """0005: raw bytes move to inbound_raw (and back on downgrade); SQLite's attachment data goes last."""
     engine = make_engine(db_url)
     try:
         upgrade(engine, "0004")
@@ -55,12 +55,17 @@ def test_moving_the_big_blobs_last_keeps_every_mail_and_every_reference(db_url: 
                                     "VALUES ('def', 4, :data, '2026-11-24 01:00:00.000000')"), {"data": b"data"})
         upgrade(engine)
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT id, raw FROM inbound_messages")).one() == (7, b"raw")
+            assert connection.execute(text("SELECT inbound_id, raw FROM inbound_raw")).one() == (7, b"raw")
+            assert connection.execute(text("SELECT id, state FROM inbound_messages")).one() == (7, "received")
             assert connection.execute(text("SELECT inbound_id FROM imap_ledger")).scalar_one() == 7
             assert connection.execute(text("SELECT data FROM attachment_blobs")).scalar_one() == b"data"
             if engine.dialect.name == "sqlite":
                 assert connection.execute(text("PRAGMA foreign_key_check")).fetchall() == []
-                columns = [row[1] for row in connection.execute(text("PRAGMA table_info(inbound_messages)"))]
-                assert columns[-1] == "raw"
+                columns = [row[1] for row in connection.execute(text("PRAGMA table_info(attachment_blobs)"))]
+                assert columns[-1] == "data"
+        downgrade(engine, "0004")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT id, raw FROM inbound_messages")).one() == (7, b"raw")
+            assert "inbound_raw" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
