@@ -35,8 +35,8 @@ from gateway.notices import escalation_letter, local_time
 from gateway.render import describe_target
 from parsers.model import ParsedMail
 from parsers.subject import base_subject
-from store.incidents import Incident, IncidentEvent, IncidentMessage, MessageAttachment
-from store.outbox import OutboxMessage
+from store.incidents import Incident
+from store.rows import Attach, NewAttachment, NewEvent, NewIncident, NewMessage, NewOutbox
 
 INCIDENT_COUNTER = "incident"
 
@@ -48,9 +48,9 @@ class IncidentUpdate:
     incident_id: int
     version: tuple[str, str, int, str | None]  # IncidentState.version the decision was based on
     changes: dict[str, Any] = field(default_factory=dict)
-    events: list[IncidentEvent] = field(default_factory=list)
-    messages: list[IncidentMessage] = field(default_factory=list)
-    outbox: list[OutboxMessage] = field(default_factory=list)
+    events: list[NewEvent] = field(default_factory=list)
+    messages: list[NewMessage] = field(default_factory=list)
+    outbox: list[NewOutbox] = field(default_factory=list)
 
 
 @dataclass
@@ -64,9 +64,9 @@ class Outcome:
     state: str
     reason: str
     detail: str | None = None
-    incidents: list[Incident] = field(default_factory=list)  # new ones, the mail's own first
+    incidents: list[NewIncident] = field(default_factory=list)  # new ones, the mail's own first
     update: IncidentUpdate | None = None
-    outbox: list[OutboxMessage] = field(default_factory=list)  # rows tied to no incident
+    outbox: list[NewOutbox] = field(default_factory=list)  # rows tied to no incident
     blobs: list[dict[str, object]] = field(default_factory=list)
 
 
@@ -111,11 +111,10 @@ def apply_update(session: Session, incident: Incident, update: IncidentUpdate) -
 def _apply_update(session: Session, incident: Incident, update: IncidentUpdate) -> None:
     for name, value in update.changes.items():
         setattr(incident, name, value)
-    incident.events.extend(update.events)
-    incident.messages.extend(update.messages)
-    for row in update.outbox:
-        row.incident = incident
-        session.add(row)
+    attach = Attach(incident)
+    incident.events.extend(attach.event(event) for event in update.events)
+    incident.messages.extend(attach.message(message) for message in update.messages)
+    session.add_all([attach.outbox(row) for row in update.outbox])
 
 
 # -- held mail ---------------------------------------------------------------------------------
@@ -139,7 +138,7 @@ def _hold(app: App, mail: ParsedMail, decision: Decision, now: datetime) -> Outc
 
 
 def _open(app: App, number: int, inbound_id: int, mail: ParsedMail, decision: Decision,
-          now: datetime) -> Incident:
+          now: datetime) -> NewIncident:
     customer, assessment, linked = decision.customer, decision.assessment, decision.linked_to
     assert customer is not None and assessment is not None
     subject = linked.subject if linked else clean_header(base_subject(mail.subject), limit=500)
@@ -156,10 +155,10 @@ def _open(app: App, number: int, inbound_id: int, mail: ParsedMail, decision: De
 
 def _incident(app: App, number: int, customer: CustomerRef, subject: str, assessment: SeverityAssessment,
               opened_by: str, now: datetime, linked: IncidentState | None, why: str,
-              inbound_id: int | None) -> Incident:
+              inbound_id: int | None) -> NewIncident:
     plan_ = app.plans.get(customer.plan)
     cues = [asdict(cue) for cue in assessment.cues]
-    incident = Incident(
+    incident = NewIncident(
         number=number, customer_id=customer.customer_id, plan=plan_.name, subject=subject,
         severity=assessment.severity, requested_severity=assessment.requested_severity, cues=cues,
         status=OPEN,
@@ -173,11 +172,11 @@ def _incident(app: App, number: int, customer: CustomerRef, subject: str, assess
     }
     if linked is not None:
         data["linked_to"], data["why"] = linked.ref, why
-    incident.events.append(IncidentEvent(at=now, type="opened", data=data))
+    incident.events.append(NewEvent(at=now, type="opened", data=data))
     return incident
 
 
-def _ack(app: App, incident: Incident, customer: CustomerRef, assessment: SeverityAssessment,
+def _ack(app: App, incident: NewIncident, customer: CustomerRef, assessment: SeverityAssessment,
          contact_name: str, to: str, linked: IncidentState | None, why: str, in_reply_to: str | None,
          references: tuple[str, ...]) -> Letter:
     plan_ = app.plans.get(customer.plan)
@@ -198,14 +197,14 @@ def _ack(app: App, incident: Incident, customer: CustomerRef, assessment: Severi
     }, in_reply_to, references, dedupe_key=f"{incident.ref}:ack", customer_key=customer.key)
 
 
-def _add(incident: Incident, written: Written, event: bool = True) -> None:
+def _add(incident: NewIncident, written: Written, event: bool = True) -> None:
     written.outbox.incident = incident
     incident.messages.append(written.message)
     if event:
         incident.events.append(written.event)
 
 
-def _notify(app: App, target: Incident | IncidentUpdate, incident: Incident | IncidentState,
+def _notify(app: App, target: NewIncident | IncidentUpdate, incident: NewIncident | IncidentState,
             customer: CustomerRef | IncidentState, what: str, author: str, text: str, now: datetime,
             linked: IncidentState | None = None) -> None:
     """Tell the engineers' queue (if configured) about a new incident or a customer reply."""
@@ -225,21 +224,21 @@ def _notify(app: App, target: Incident | IncidentUpdate, incident: Incident | In
         "text": text,
         "linked": linked.ref if linked else None,
     }), now)
-    if isinstance(target, Incident):
+    if isinstance(target, NewIncident):
         _add(target, written)
     else:
         _add_to_update(target, written)
 
 
 def _inbound_message(inbound_id: int, mail: ParsedMail, now: datetime, direction: str = "in",
-                     body: str | None = None) -> IncidentMessage:
-    message = IncidentMessage(
+                     body: str | None = None) -> NewMessage:
+    message = NewMessage(
         direction=direction, inbound_id=inbound_id, message_id=mail.message_id, author=mail.from_addr,
         subject=mail.subject, body_text=mail.body_text if body is None else body, created_at=now,
     )
     message.attachments.extend(
-        MessageAttachment(sha256=a.sha256, filename=a.filename, content_type=a.content_type,
-                          size=a.size, inline=a.inline)
+        NewAttachment(sha256=a.sha256, filename=a.filename, content_type=a.content_type,
+                      size=a.size, inline=a.inline)
         for a in mail.attachments
     )
     return message
@@ -255,7 +254,7 @@ def _update(decision: Decision, inbound_id: int, now: datetime) -> IncidentUpdat
     for name in ("status", "side", "severity", "assignee"):
         if getattr(after, name) != getattr(before, name):
             changes[name] = getattr(after, name)
-    events = [IncidentEvent(at=now, type=e.type, data={**e.data, "inbound_id": inbound_id}) for e in decision.events]
+    events = [NewEvent(at=now, type=e.type, data={**e.data, "inbound_id": inbound_id}) for e in decision.events]
     return IncidentUpdate(before.id, before.version, changes, events)
 
 
@@ -346,7 +345,7 @@ def _command_error(app: App, inbound_id: int, mail: ParsedMail, decision: Decisi
     return Outcome(codes.PROCESSED, decision.reason, "; ".join(decision.errors)[:4000], update=update)
 
 
-def _split(app: App, decision: Decision, numbers: list[int], now: datetime) -> list[Incident]:
+def _split(app: App, decision: Decision, numbers: list[int], now: datetime) -> list[NewIncident]:
     """support-programs.md §1 (000 §5.3): each listed problem becomes an incident, linked to the first."""
     state, reply = decision.incident, decision.engineer
     assert state is not None and reply is not None

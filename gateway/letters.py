@@ -17,8 +17,7 @@ from gateway.app import App
 from gateway.core.tokens import reference, reply_address
 from gateway.mime import OutgoingMail, new_message_id
 from gateway.outbox import outbox_row
-from store.incidents import IncidentEvent, IncidentMessage
-from store.outbox import OutboxMessage
+from store.rows import NewEvent, NewMessage, NewOutbox
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,9 @@ class Letter:
 
 @dataclass(frozen=True)
 class Written:
-    outbox: OutboxMessage
-    message: IncidentMessage
-    event: IncidentEvent
+    outbox: NewOutbox
+    message: NewMessage
+    event: NewEvent
 
 
 def tam_copies(app: App, customer_key: str | None) -> tuple[str, ...]:
@@ -87,10 +86,10 @@ def write(app: App, letter: Letter, now: datetime) -> Written:
         reply_to=reply_address(app.sender_address, secret, letter.number) if numbered else app.sender_address,  # type: ignore[arg-type]
     )
     row = outbox_row(outgoing, kind=letter.kind, now=now, dedupe_key=letter.dedupe_key)
-    message = IncidentMessage(direction=letter.direction, outbox=row, message_id=outgoing.message_id,
+    message = NewMessage(direction=letter.direction, outbox=row, message_id=outgoing.message_id,
                               author=app.sender_address, subject=rendered.subject, body_text=rendered.body,
                               created_at=now)
-    event = IncidentEvent(at=now, type="notice", data={
+    event = NewEvent(at=now, type="notice", data={
         "kind": letter.kind, "to": list(letter.to), "message_id": outgoing.message_id, **letter.event_data})
     return Written(row, message, event)
 

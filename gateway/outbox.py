@@ -6,8 +6,7 @@ from datetime import datetime
 
 from gateway import codes
 from gateway.mime import OutgoingMail, build_message
-from store.incidents import Incident
-from store.outbox import OutboxMessage
+from store.rows import NewOutbox
 
 
 def outbox_row(
@@ -15,13 +14,11 @@ def outbox_row(
     *,
     kind: str,
     now: datetime,
-    incident: Incident | None = None,
     dedupe_key: str | None = None,
-) -> OutboxMessage:
-    """Build the outbox row; the caller adds it to its session, in the transaction that caused it."""
-    row = OutboxMessage(
+) -> NewOutbox:
+    """Build the outbox row; the caller writes it in the transaction that caused it."""
+    row = NewOutbox(
         kind=kind,
-        incident=incident,
         dedupe_key=dedupe_key,
         message_id=mail.message_id,
         mail_from=mail.mail_from,

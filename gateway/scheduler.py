@@ -39,6 +39,7 @@ from gateway.notices import customer_side_letter, escalation_letter, status_lett
 from gateway.render import describe_target
 from gateway.threads import incident_states
 from store.incidents import Incident, IncidentEvent
+from store.rows import Attach, NewEvent, NewIncident
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ TICK_LIMIT = 1000  # incidents handled per tick (one transaction); the rest wait
 _STATE_CHUNK = 100  # gateway.threads.incident_states reads at most 100 at a time
 
 
-def clock_events(rows: Iterable[IncidentEvent]) -> list[ClockEvent]:
+def clock_events(rows: Iterable[IncidentEvent | NewEvent]) -> list[ClockEvent]:
     return [ClockEvent(row.at, row.type, row.data) for row in rows]
 
 
@@ -55,8 +56,8 @@ def wake_at(view: SlaView) -> datetime | None:
     return min([d.at for d in view.due] + [d.at for d in view.upcoming], default=None)
 
 
-def reschedule(app: App, incident: Incident, customer_key: str, now: datetime) -> None:
-    """Store the clock's next due time for an incident whose events just changed."""
+def reschedule(app: App, incident: Incident | NewIncident, customer_key: str, now: datetime) -> None:
+    """Store the clock's next due time for an incident whose events just changed (loaded or new)."""
     if incident.status != sla.OPEN or not incident.events:
         incident.next_due_at = None
         return
@@ -177,10 +178,10 @@ def _event(session: Session, incident: Incident, log_: list[ClockEvent], now: da
 def _letter(app: App, session: Session, incident: Incident, log_: list[ClockEvent], now: datetime,
             letter: Letter) -> None:
     written = write(app, letter, now)
-    written.outbox.incident = incident
-    written.message.incident_id = incident.id
-    written.event.incident_id = incident.id
-    session.add_all([written.outbox, written.message, written.event])
+    attach = Attach(incident)
+    message, event = attach.message(written.message), attach.event(written.event)
+    message.incident_id = event.incident_id = incident.id
+    session.add_all([attach.outbox(written.outbox), message, event])
     log_.append(ClockEvent(now, "notice", written.event.data))
     log.info("%s: %s to %s", incident.ref, letter.kind, ", ".join(letter.to))
 
