@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -66,12 +68,12 @@ def customer_for_contact(session: Session, address: str) -> CustomerRef | None:
     """The customer an authorized contact belongs to (support-programs.md §7), or None."""
     if not address:
         return None
-    row = session.execute(
-        select(Customer)
+    row = session.execute(  # columns, not an ORM object: this runs for mail after mail
+        select(Customer.id, Customer.key, Customer.name, Customer.plan, Customer.locale, Customer.charset)
         .join(Contact, Contact.customer_id == Customer.id)
         .where(Contact.address == address.lower(), Contact.authorized.is_(True))
-    ).scalar_one_or_none()
-    return None if row is None else _ref(row)
+    ).one_or_none()
+    return None if row is None else CustomerRef(*row)
 
 
 def customer_for_domain(session: Session, address: str) -> CustomerRef | None:
@@ -94,6 +96,30 @@ def sender_for(session: Session, address: str, engineers: EngineersSection) -> S
     if address and (customer := customer_for_domain(session, address)) is not None:
         return Sender(UNKNOWN_AT_CUSTOMER, customer)
     return Sender(STRANGER)
+
+
+class SenderCache:
+    """Senders' roles remembered for a short while across processing batches.
+
+    Under load the processor works in small batches, and looking up the same
+    few senders in every one of them cost ~5% of its time. A contact added,
+    removed or moved takes effect within `ttl_seconds` (default one second).
+    """
+
+    def __init__(self, ttl_seconds: float = 1.0, max_entries: int = 10_000) -> None:
+        self.ttl_seconds, self.max_entries = ttl_seconds, max_entries
+        self._known: dict[str, tuple[Sender, float]] = {}
+
+    def sender(self, session: Session, address: str, engineers: EngineersSection) -> Sender:
+        now = time.monotonic()
+        known = self._known.get(address)
+        if known is not None and known[1] > now:
+            return known[0]
+        found = sender_for(session, address, engineers)
+        if len(self._known) >= self.max_entries:
+            self._known.clear()
+        self._known[address] = (found, now + self.ttl_seconds)
+        return found
 
 
 def authorized_count(session: Session, customer_id: int) -> int:

@@ -39,8 +39,8 @@ from gateway.app import App
 from gateway.clock import Clock
 from gateway.core.correlate import extract_clues, wanted_numbers
 from gateway.core.decide import decide
-from gateway.core.model import Context, Decision, Envelope, IncidentState, Sender
-from gateway.directory import sender_for
+from gateway.core.model import Context, Decision, Envelope, IncidentState
+from gateway.directory import SenderCache
 from gateway.effects import INCIDENT_COUNTER, Outcome, apply_update, new_incidents, plan
 from gateway.scheduler import reschedule
 from gateway.threads import incident_states, numbers_for_message_ids
@@ -66,11 +66,13 @@ class Prepared:
 
 
 def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limit: int = 100,
-                    writers: sessionmaker[Session] | None = None) -> int:
+                    writers: sessionmaker[Session] | None = None, senders: SenderCache | None = None) -> int:
     """Process up to `limit` received mails, oldest first; return how many were looked at.
 
     `writers` may be a session factory whose SQLite transactions begin IMMEDIATE
-    (see store.db.make_engine); it defaults to `readers`.
+    (see store.db.make_engine); it defaults to `readers`. `senders` keeps
+    senders' roles across calls (the work loop passes one); without it each
+    batch looks them up afresh.
     """
     writers = writers or readers
     now = clock.now()
@@ -78,7 +80,7 @@ def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limi
     if not ids:
         return 0
     try:
-        outcomes = _plan_all(app, writers, _prepare_all(app, readers, ids), now)
+        outcomes = _plan_all(app, writers, _prepare_all(app, readers, ids, senders), now)
         with writers.begin() as session:
             _write(app, session, outcomes, now)
     except Exception:  # noqa: BLE001 - a failed batch is retried mail by mail
@@ -122,14 +124,15 @@ def _next_batch(readers: sessionmaker[Session], limit: int) -> list[int]:
 
 @dataclass
 class _Batch:
-    """What prepare learns once per batch: senders by address, incidents as the last decision left them."""
+    """What prepare keeps for a batch: senders' roles, incidents as the last decision left them."""
 
-    senders: dict[str, Sender]
+    senders: SenderCache
     incidents: dict[int, IncidentState]
 
 
-def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int]) -> list[Prepared]:
-    batch = _Batch({}, {})
+def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int],
+                 senders: SenderCache | None = None) -> list[Prepared]:
+    batch = _Batch(senders or SenderCache(), {})
     with readers() as session:
         rows = session.execute(
             select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos)
@@ -160,15 +163,14 @@ def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from:
 
 def _context(session: Session, app: App, mail: ParsedMail, envelope: Envelope, batch: _Batch) -> Context:
     """Look up what decide() needs: the sender's role, known Message-IDs, the incidents referred to."""
-    if mail.from_addr not in batch.senders:
-        batch.senders[mail.from_addr] = sender_for(session, mail.from_addr, app.settings.engineers)
+    sender = batch.senders.sender(session, mail.from_addr, app.settings.engineers)
     clues = extract_clues(mail, envelope, app.policy.own_addresses)
     by_message_id = numbers_for_message_ids(session, clues.message_ids)
     numbers = wanted_numbers(clues, by_message_id)
     missing = numbers - batch.incidents.keys()
     batch.incidents.update(incident_states(session, missing))
     incidents = {n: batch.incidents[n] for n in numbers if n in batch.incidents}
-    return Context(batch.senders[mail.from_addr], clues, by_message_id, incidents)
+    return Context(sender, clues, by_message_id, incidents)
 
 
 def _plan_all(app: App, writers: sessionmaker[Session], prepared: list[Prepared],

@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.app import App, build_app
+from gateway.directory import SenderCache
 from gateway.doorbell import Listener
 from gateway.clock import Clock, SystemClock
 from gateway.processor import process_pending
@@ -72,12 +73,13 @@ class WorkLoop:
     clock: Clock
 
     def __post_init__(self) -> None:
+        self._senders = SenderCache()
         self._send_wake = threading.Event()
         self._processing_done = threading.Event()
 
     def process_step(self) -> int:
         done = process_pending(self.app, self.readers, self.clock, self.app.settings.gateway.process_batch,
-                               self.writers)
+                               self.writers, self._senders)
         if done:
             self._send_wake.set()
         return done
