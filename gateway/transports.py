@@ -80,13 +80,22 @@ class Transport(Protocol):
 
 
 class FolderTransport:
-    """Writes each message as one .eml file; the file name carries the outbox id, so a re-send overwrites."""
+    """Writes each message as one .eml file; the file name carries the outbox id, so a re-send overwrites.
+
+    Each file is written under a temporary name, fsynced and renamed, so a reader
+    of the folder never sees half a message; the folder itself is fsynced once
+    per batch after the renames, so a message reported sent survives a power cut
+    (a rename is only durable once its directory is).
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
     def deliver(self, parcels: list[Parcel]) -> list[Outcome]:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. a file where the folder should be: retried, with the reason
+            return [Outcome(RETRY, f"cannot write to {self.folder}: {exc}")] * len(parcels)
         outcomes = []
         for parcel in parcels:
             try:
@@ -94,10 +103,13 @@ class FolderTransport:
                 outcomes.append(Outcome(SENT))
             except OSError as exc:
                 outcomes.append(Outcome(RETRY, f"cannot write to {self.folder}: {exc}"))
+        try:
+            self._sync_folder()
+        except OSError as exc:  # the renames may not be durable: report every file for a retry
+            return [Outcome(RETRY, f"cannot sync {self.folder}: {exc}")] * len(parcels)
         return outcomes
 
     def _write(self, parcel: Parcel) -> None:
-        # Write then rename, so a reader of the folder never sees half a message.
         final = self.folder / f"{parcel.name}.eml"
         temporary = self.folder / f".{parcel.name}.tmp"
         with open(temporary, "wb") as handle:
@@ -105,6 +117,13 @@ class FolderTransport:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, final)
+
+    def _sync_folder(self) -> None:
+        descriptor = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from gateway import codes
 from gateway.app import App
 from gateway.clock import FixedClock
 from gateway.sender import RetryPolicy, send_due
-from gateway.transports import RelayConfig, SmtpRelayTransport
+from gateway.transports import FolderTransport, RelayConfig, SmtpRelayTransport
 from tests.support.mails import customer_mail
 from tests.support.pipeline import Pipeline
 from tests.support.relay_sink import RelaySink
@@ -96,3 +96,19 @@ def test_retries_back_off_exponentially_and_end_dead_after_the_last_attempt(
     [row] = pipeline.outbox()
     assert delays[:2] == [timedelta(minutes=1), timedelta(minutes=2)]
     assert row.state == codes.OUT_DEAD and row.attempts == 3
+
+
+def test_an_outgoing_folder_that_cannot_be_written_keeps_the_mail_queued_until_it_can(
+        app: App, sessions, clock: FixedClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    blocked = tmp_path / "outbox"
+    blocked.write_text("a file where the folder should be")
+    pipeline = Pipeline(app, sessions, clock, transport=FolderTransport(blocked))
+    pipeline.accept(customer_mail())
+    pipeline.run_until_idle()
+    [row] = pipeline.outbox()
+    assert row.state == codes.OUT_QUEUED and str(blocked) in (row.last_error or "")
+    blocked.unlink()  # the operator fixes it; the next attempt writes the .eml
+    clock.advance(timedelta(minutes=2))
+    assert send_due(sessions, FolderTransport(blocked), clock, RetryPolicy()) == 1
+    [written] = blocked.glob("*.eml")
+    assert written.name.endswith("-ack-INC-000001.eml") and not list(blocked.glob(".*.tmp"))
