@@ -128,7 +128,8 @@ def parse_mail(raw: bytes) -> ParsedMail:
     """Parse one raw RFC 5322 message; raise UnparseableMail with a reason code."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise UnparseableMail("not-bytes", f"expected bytes, got {type(raw).__name__}")
-    raw = bytes(raw) if not isinstance(raw, bytes) else raw
+    if isinstance(raw, memoryview):  # bytes and bytearray are read as they are: a 25 MB mail is not copied
+        raw = bytes(raw)
     start = 0
     while start < len(raw) and raw[start] in b"\r\n":  # stray blank lines before the headers
         start += 1

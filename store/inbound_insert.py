@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from store.blobs import is_large, sqlite_driver, write_blob
+from store.blobs import is_large, pg_copy_row, sqlite_driver, write_blob
 
 _COLUMNS = ("sha256", "size", "source", "source_ref", "mail_from", "rcpt_tos", "received_at", "state",
             "reason", "detail", "processed_at")
@@ -66,6 +66,8 @@ def insert_inbound(connection: Connection, rows: list[NewInbound]) -> list[tuple
                 if driver is not None and is_large(row.raw):  # store.blobs: no whole-size copies
                     cursor.execute(_INSERT_RAW.format(mark=mark, value="zeroblob(?)"), (inbound_id, len(row.raw)))
                     write_blob(driver, "inbound_raw", "raw", inbound_id, row.raw)
+                elif is_large(row.raw):
+                    pg_copy_row(cursor, "inbound_raw", ("inbound_id", "raw"), (inbound_id, row.raw))
                 else:
                     cursor.execute(_INSERT_RAW.format(mark=mark, value=mark), (inbound_id, row.raw))
                 results.append((inbound_id, False))

@@ -12,7 +12,7 @@ from sqlalchemy import Table, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.blobs import LARGE, is_large, read_blob, sqlite_driver, write_blob
+from store.blobs import LARGE, is_large, pg_copy_row, pg_read, read_blob, sqlite_driver, write_blob
 from store.inbound import InboundRaw
 from store.incidents import Counter
 
@@ -36,10 +36,13 @@ def insert_blobs_ignoring_duplicates(session: Session, table: Table, column: str
     streamed in, so SQLite never holds copies of the whole attachment.
     """
     driver = sqlite_driver(session.connection())
-    plain = [row for row in rows if driver is None or not is_large(row[column])]
+    plain = [row for row in rows if not is_large(row[column])]
     insert_ignoring_duplicates(session, table, plain)
     for row in rows:
-        if driver is None or not is_large(row[column]):
+        if not is_large(row[column]):
+            continue
+        if driver is None:  # PostgreSQL: COPY in pieces, unless the same content is stored already
+            _copy_blob_pg(session, table, column, row)
             continue
         data = row[column]
         statement = (sqlite.insert(table).values({**row, column: func.zeroblob(len(data))})
@@ -47,6 +50,18 @@ def insert_blobs_ignoring_duplicates(session: Session, table: Table, column: str
         rowid = session.connection().execute(statement).scalar_one_or_none()
         if rowid is not None:  # None: the same content is stored already
             write_blob(driver, table.name, column, rowid, data)
+
+
+def _copy_blob_pg(session: Session, table: Table, column: str, row: dict[str, Any]) -> None:
+    key = next(iter(table.primary_key.columns))
+    if session.connection().execute(select(key).where(key == row[key.name])).first() is not None:
+        return
+    names = [c.name for c in table.columns]
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        pg_copy_row(cursor, table.name, names, [row[name] for name in names])
+    finally:
+        cursor.close()
 
 
 def insert_returning_id_unless_duplicate(session: Session, table: Table, values: dict[str, Any]) -> int | None:
@@ -68,7 +83,7 @@ def reserve_values(session: Session, name: str, count: int) -> int:
     return value
 
 
-def fetch_raw(session: Session, ids: list[int]) -> dict[int, bytes]:
+def fetch_raw(session: Session, ids: list[int]) -> dict[int, bytes | bytearray]:
     """`inbound id → raw bytes` (store.inbound.InboundRaw), without doubling big mails in memory.
 
     PostgreSQL sends bytea as hex text unless asked for binary results: a 27 MB
@@ -84,12 +99,18 @@ def fetch_raw(session: Session, ids: list[int]) -> dict[int, bytes]:
         sizes = dict(session.execute(
             select(table.c.inbound_id, func.length(table.c.raw)).where(table.c.inbound_id.in_(ids))).all())
         small = [row_id for row_id, size in sizes.items() if size is None or size < LARGE]
-        found: dict[int, bytes] = dict(session.execute(
+        found: dict[int, bytes | bytearray] = dict(session.execute(
             select(table.c.inbound_id, table.c.raw).where(table.c.inbound_id.in_(small))).all()) if small else {}
         for row_id in sizes.keys() - found.keys():
             found[row_id] = read_blob(driver, table.name, "raw", row_id)
         return found
     psycopg = session.connection().connection.driver_connection
     with psycopg.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-        cursor.execute(f"SELECT inbound_id, raw FROM {table.name} WHERE inbound_id = ANY(%s)", [ids])
-        return {row_id: bytes(raw) for row_id, raw in cursor}
+        cursor.execute(f"SELECT inbound_id, length(raw) FROM {table.name} WHERE inbound_id = ANY(%s)", [ids])
+        sizes = dict(cursor.fetchall())
+        small = [row_id for row_id, size in sizes.items() if size < LARGE]
+        cursor.execute(f"SELECT inbound_id, raw FROM {table.name} WHERE inbound_id = ANY(%s)", [small])
+        found_pg: dict[int, bytes | bytearray] = {row_id: bytes(raw) for row_id, raw in cursor}
+        for row_id in sizes.keys() - found_pg.keys():  # big ones in slices: never twice in memory
+            found_pg[row_id] = pg_read(cursor, table.name, "raw", "inbound_id", row_id, sizes[row_id])
+        return found_pg

@@ -214,3 +214,34 @@ def test_settings_and_cli_contacts_together_over_eight_fail_the_start_with_the_k
     with pytest.raises(SettingsError, match=r"customers\[0\]\.contacts: demo would have 9 authorized"):
         with sessions.begin() as session:
             sync_customers(session, settings.customers, clock.now())
+
+
+def test_a_big_mail_is_stored_byte_for_byte_and_its_attachment_once_however_often_it_comes(
+        pipeline: Pipeline) -> None:
+    """Mail and attachments from 1 MiB up are streamed in and out of the store (store.blobs)."""
+    from email.message import EmailMessage
+
+    from sqlalchemy import select
+
+    from store.incidents import AttachmentBlob
+    from store.inbound import InboundRaw
+
+    dump = bytes(range(256)) * 8192  # 2 MiB
+    raws = []
+    for number in range(2):
+        message = EmailMessage()
+        message["From"], message["To"] = "alice@example.test", "support@support.example.test"
+        message["Subject"], message["Message-ID"] = f"Dump {number}", f"<dump{number}@example.test>"
+        message.set_content("The dump is attached.\n")
+        message.add_attachment(dump, maintype="application", subtype="octet-stream", filename="memory.dmp")
+        raws.append(message.as_bytes())
+    ids = []
+    for raw in raws:  # one after the other: the second finds the attachment stored already
+        ids.append(pipeline.accept(raw).inbound_id)
+        pipeline.run_until_idle()
+    assert [pipeline.inbound(i).state for i in ids] == [codes.PROCESSED, codes.PROCESSED]
+    with pipeline.sessions() as session:
+        stored = dict(session.execute(select(InboundRaw.inbound_id, InboundRaw.raw)).all())
+        blobs = session.execute(select(AttachmentBlob.size, AttachmentBlob.data)).all()
+    assert [bytes(stored[i]) for i in ids] == raws
+    assert [(size, bytes(data)) for size, data in blobs] == [(len(dump), dump)]

@@ -365,3 +365,21 @@ def test_base64_attachment_with_broken_padding_is_decoded_like_a_mail_client_wou
     raw = raw_mail(BASE + [("Subject", "x"), ("Content-Type", "application/octet-stream"), ("Content-Transfer-Encoding", "base64")], body)
 
     assert parse_mail(raw).attachments[0].payload == b"hello world!"
+
+
+def test_a_mail_handed_over_as_a_bytearray_parses_exactly_as_the_same_bytes() -> None:
+    """The store hands big mails over as bytearrays (store.blobs.pg_read), without a copy."""
+    from parsers import parse_mail
+    from tests.support.mails import customer_mail
+
+    from email.message import EmailMessage
+
+    raw = customer_mail(body="本文です。\n" * 3) + b"\r\n"
+    assert parse_mail(bytearray(raw)) == parse_mail(raw)
+    big = EmailMessage()  # over parsers.elide.MIN_MAIL: the big body is cut out and read back by slices
+    big["From"], big["To"], big["Subject"] = "alice@example.test", "support@example.test", "dump"
+    big.set_content("attached\n")
+    big.add_attachment(bytes(range(256)) * 3000, maintype="application", subtype="octet-stream", filename="d.bin")
+    raw = big.as_bytes()
+    parsed = parse_mail(bytearray(raw))
+    assert parsed == parse_mail(raw) and parsed.attachments[0].payload == bytes(range(256)) * 3000
