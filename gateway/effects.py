@@ -105,10 +105,6 @@ def apply_update(session: Session, incident: Incident, update: IncidentUpdate) -
     New incidents and their rows do not go through the session: the processor
     inserts a whole batch of them with store.bulk.insert_new_incidents.
     """
-    _apply_update(session, incident, update)
-
-
-def _apply_update(session: Session, incident: Incident, update: IncidentUpdate) -> None:
     for name, value in update.changes.items():
         setattr(incident, name, value)
     attach = Attach(incident)
