@@ -43,7 +43,11 @@ from store.rows import Attach, NewEvent, NewIncident
 
 log = logging.getLogger(__name__)
 
-TICK_LIMIT = 1000  # incidents handled per tick (one transaction); the rest wait for the next tick
+# Incidents handled per tick, in one transaction; the rest wait for the next tick, which the
+# work loop runs at once, after giving received mail its turn. A due incident costs ~5-10 ms
+# (bench/sla.py); on SQLite the transaction holds the write lock the SMTP intake waits for, so
+# 1,000 at once (Monday 09:00: every open incident's status report) would stall it for seconds.
+TICK_LIMIT = 50
 _STATE_CHUNK = 100  # gateway.threads.incident_states reads at most 100 at a time
 
 
