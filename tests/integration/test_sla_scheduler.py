@@ -244,3 +244,21 @@ def test_on_other_plans_the_tam_is_not_copied_on_the_ack(pipeline: Pipeline) -> 
     open_incident(pipeline, "alice@example.test")
     [ack] = sent(pipeline, "ack")
     assert ack["To"] == "alice@example.test"
+
+
+def test_a_crowd_of_due_incidents_is_handled_a_few_at_a_time_and_every_breach_is_recorded(
+        pipeline: Pipeline) -> None:
+    """Short transactions (TICK_LIMIT): on SQLite the tick holds the write lock SMTP intake waits for."""
+    from gateway.scheduler import TICK_LIMIT
+
+    count = TICK_LIMIT + 7
+    pipeline.clock.set(jst(11, 24, 10))  # a Tuesday morning: every ack goes out now
+    for number in range(count):
+        pipeline.accept(customer_mail(body=f"Server {number} stops every night.\n"))
+    pipeline.run_until_idle()
+    pipeline.clock.set(jst(11, 27, 17))  # every response target (24 business hours) is missed by now
+    assert tick(pipeline.app, pipeline.sessions, pipeline.clock) == TICK_LIMIT
+    assert tick(pipeline.app, pipeline.sessions, pipeline.clock) == count - TICK_LIMIT
+    with pipeline.sessions() as session:
+        breaches = session.scalars(select(IncidentEvent).where(IncidentEvent.type == "response")).all()
+    assert len({event.incident_id for event in breaches}) == count
