@@ -28,7 +28,7 @@ from gateway.core.model import (
     IncidentState,
     SeverityAssessment,
 )
-from gateway.core.sla import ClockEvent, evaluate
+from gateway.core.sla import first_response_due
 from gateway.letters import Letter, Written, thread_of, write
 from gateway.mime import clean_header
 from gateway.notices import escalation_letter, local_time
@@ -184,9 +184,8 @@ def _ack(app: App, incident: NewIncident, customer: CustomerRef, assessment: Sev
         "plan": {"name": plan_.name, "title": plan_.title},
         "response_target": describe_target(plan_.terms(incident.severity).response, customer.locale),
         # The real deadline on the plan's calendar (issue 5): nights, weekends, holidays skipped.
-        "response_due": local_time(plan_, evaluate([ClockEvent(e.at, e.type, e.data) for e in incident.events[:1]],
-                                                   app.plan_for(plan_.name, customer.key),
-                                                   incident.opened_at).response_due),
+        "response_due": local_time(plan_, first_response_due(app.plan_for(plan_.name, customer.key),
+                                                             incident.severity, incident.opened_at)),
         "ask_phone": assessment.ask_phone,
         "phone": app.settings.gateway.phone,
         "linked": {"ref": linked.ref, "why": why} if linked else None,

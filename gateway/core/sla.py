@@ -165,6 +165,16 @@ def _meets_response(event: ClockEvent, met_by: Iterable[str]) -> bool:
     return event.type == "assigned" and MET_BY_ASSIGN in met_by
 
 
+def first_response_due(plan: Plan, severity: int, opened_at: datetime) -> datetime:
+    """When a new incident's first response is due: what evaluate() says of a log of one "opened".
+
+    The acknowledgement prints it; the shortcut skips reports and escalations,
+    which the ack does not show (evaluate() is the reference: the tests hold them equal).
+    """
+    target = plan.terms(severity).response
+    return advance(plan.calendar, target.clock, opened_at, span(plan.calendar, target.within, target.clock))
+
+
 def evaluate(events: Sequence[ClockEvent], plan: Plan, now: datetime) -> SlaView:
     """The clock at `now`: deadlines, what is due and not done, and what comes next."""
     log = fold(events, plan)

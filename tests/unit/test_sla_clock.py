@@ -21,6 +21,7 @@ from gateway.core.sla import (
     Due,
     SlaView,
     evaluate,
+    first_response_due,
 )
 from gateway.plans import load_plans
 
@@ -263,3 +264,13 @@ def test_the_response_deadline_matches_counting_vendor_side_minutes(
     if wanted is None and len(flips) % 2 == 0:
         return  # still counting past the brute-force horizon
     assert got == wanted
+
+
+@settings(max_examples=200, deadline=None)
+@given(plan=st.sampled_from(sorted(BOOK.plans)), severity=st.integers(1, 4),
+       minutes=st.integers(0, 60 * 24 * 400))
+def test_the_acks_response_deadline_is_the_one_the_clock_keeps(plan: str, severity: int, minutes: int) -> None:
+    """first_response_due (printed on the ack) equals evaluate()'s due time for a fresh incident."""
+    at = jst(1, 1, 0, year=2026) + timedelta(minutes=minutes)
+    fresh = view(plan, [opened(at, severity)], at)
+    assert first_response_due(BOOK.get(plan), severity, at) == fresh.response_due
