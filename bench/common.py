@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -12,6 +14,34 @@ from store.db import make_engine
 
 SUPPORT = "support@support.example.test"
 CONTACTS = [f"user{i}@example.test" for i in range(8)]
+
+
+def settings_text(data_dir: Path, db_url: str, *, smtp_extra: str = "", sections: str = "") -> str:
+    """The daemon's TOML settings for a benchmark: SMTP on a free port, one customer with CONTACTS.
+
+    `smtp_extra` adds lines to [smtp] (e.g. max_message_size); `sections` adds whole
+    sections before the customer (e.g. an [[imap]] account).
+    """
+    return f"""
+[gateway]
+name = "Bench Support"
+support_addresses = ["{SUPPORT}"]
+data_dir = "{data_dir}"
+[database]
+url = "{db_url}"
+[smtp]
+host = "127.0.0.1"
+port = 0
+{smtp_extra}
+{sections}
+[[customers]]
+key = "bench"
+name = "Bench Corp"
+plan = "enhanced"
+locale = "ja"
+domains = ["example.test"]
+contacts = {json.dumps(CONTACTS)}
+"""
 
 
 def sample_mail(index: int) -> bytes:

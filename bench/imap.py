@@ -13,7 +13,6 @@ outgoing folder (end-to-end). Prints msg/s per database. Target: ≥ 300 msg/s.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CONTACTS, SUPPORT, drop_schema, fresh_pg_url, sample_mail  # noqa: E402
+from bench.common import drop_schema, fresh_pg_url, sample_mail, settings_text  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.inbound import InboundMessage  # noqa: E402
 from store.outbox import OutboxMessage  # noqa: E402
@@ -39,16 +38,7 @@ PASSWORD_ENV = "SG_BENCH_IMAP_PASSWORD"
 
 
 def config_text(data_dir: Path, db_url: str, dovecot: Dovecot, user: MailUser, batch: int) -> str:
-    return f"""
-[gateway]
-name = "Bench Support"
-support_addresses = ["{SUPPORT}"]
-data_dir = "{data_dir}"
-[database]
-url = "{db_url}"
-[smtp]
-host = "127.0.0.1"
-port = 0
+    return settings_text(data_dir, db_url, sections=f"""
 [[imap]]
 name = "bench"
 host = "127.0.0.1"
@@ -58,14 +48,7 @@ user = "{user.name}"
 password_env = "{PASSWORD_ENV}"
 batch_size = {batch}
 poll_interval = 5
-[[customers]]
-key = "bench"
-name = "Bench Corp"
-plan = "enhanced"
-locale = "ja"
-domains = ["example.test"]
-contacts = {json.dumps(CONTACTS)}
-"""
+""")
 
 
 class Counter:

@@ -32,39 +32,22 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CONTACTS, SUPPORT, drop_schema, fresh_pg_url, sample_mail  # noqa: E402
+from bench.common import CONTACTS, SUPPORT, drop_schema, fresh_pg_url, sample_mail, settings_text  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.outbox import OutboxMessage  # noqa: E402
 
 
 
-def config_text(data_dir: Path, db_url: str) -> str:
-    return f"""
-[gateway]
-name = "Bench Support"
-support_addresses = ["{SUPPORT}"]
-data_dir = "{data_dir}"
-[database]
-url = "{db_url}"
-[smtp]
-host = "127.0.0.1"
-port = 0
-[[customers]]
-key = "bench"
-name = "Bench Corp"
-plan = "enhanced"
-locale = "ja"
-domains = ["example.test"]
-contacts = {json.dumps(CONTACTS)}
-"""
+def config_text(data_dir: Path, db_url: str, max_message_size: int | None = None) -> str:
+    extra = f"max_message_size = {max_message_size}" if max_message_size else ""
+    return settings_text(data_dir, db_url, smtp_extra=extra)
 
 
 class Daemon:
     def __init__(self, db_url: str, max_message_size: int = 30 * 1024 * 1024) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="sg-bench-"))
         self.config = self.dir / "gateway.toml"
-        self.config.write_text(config_text(self.dir / "var", db_url).replace(
-            "port = 0", f"port = 0\nmax_message_size = {max_message_size}"), encoding="utf-8")
+        self.config.write_text(config_text(self.dir / "var", db_url, max_message_size), encoding="utf-8")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "--log-level", "WARNING", "--config", str(self.config), "run"],
             stdout=subprocess.PIPE, text=True, cwd=ROOT,
