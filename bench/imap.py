@@ -89,7 +89,7 @@ def run_database(name: str, db_url: str, dovecot: Dovecot, mails: int, batch: in
     config = work / "gateway.toml"
     config.write_text(config_text(work / "var", db_url, dovecot, user, batch), encoding="utf-8")
     env = {**os.environ, PASSWORD_ENV: user.password}
-    daemon = subprocess.Popen([sys.executable, "-m", "gateway.cli", "--log-level", "WARNING", "--config",
+    daemon = subprocess.Popen([sys.executable, "-m", "gateway", "--log-level", "WARNING", "--config",
                                str(config), "run"], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     try:
         assert daemon.stdout is not None

@@ -49,7 +49,7 @@ class Daemon:
         self.config = self.dir / "gateway.toml"
         self.config.write_text(config_text(self.dir / "var", db_url, max_message_size), encoding="utf-8")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "--log-level", "WARNING", "--config", str(self.config), "run"],
+            [sys.executable, "-m", "gateway", "--log-level", "WARNING", "--config", str(self.config), "run"],
             stdout=subprocess.PIPE, text=True, cwd=ROOT,
         )
         assert self.process.stdout is not None
@@ -187,9 +187,9 @@ def memory_child(db_url: str, size: int) -> None:
     from gateway.app import build_app
     from gateway.clock import FixedClock
     from gateway.core.model import Envelope
-    from gateway.directory import sync_customers
-    from gateway.ingest import accept_raw
-    from gateway.processor import process_one
+    from gateway.work.directory import sync_customers
+    from gateway.intake.ingest import accept_raw
+    from gateway.work.processor import process_one
     from gateway.settings import settings_from_dict
     from store.db import make_sessionmaker
     from store.migrate import upgrade

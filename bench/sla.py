@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from gateway.app import build_app  # noqa: E402
 from gateway.clock import FixedClock  # noqa: E402
-from gateway.directory import sync_customers  # noqa: E402
-from gateway.scheduler import find_due, tick  # noqa: E402
+from gateway.work.directory import sync_customers  # noqa: E402
+from gateway.work.scheduler import find_due, tick  # noqa: E402
 from gateway.settings import settings_from_dict  # noqa: E402
 from store.customers import Customer  # noqa: E402
 from store.db import make_engine, make_sessionmaker  # noqa: E402

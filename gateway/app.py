@@ -9,7 +9,7 @@ from gateway.core.plan import Duration, Plan, Target, with_agreed_reports
 from gateway.plans import PlanBook, PlanError, load_plans
 from gateway.render import Renderer
 from gateway.settings import Settings, SettingsError
-from gateway.tokens import load_token_secret
+from gateway.token_secret import load_token_secret
 
 
 @dataclass(frozen=True)

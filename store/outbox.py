@@ -13,7 +13,6 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.base import Base, UTCDateTime
-from store.incidents import Incident
 
 
 class OutboxMessage(Base):
@@ -38,4 +37,5 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    incident: Mapped[Incident | None] = relationship()
+    # By name, not by import: store.incidents refers to this module, and imports run one way (issue 9).
+    incident: Mapped[Incident | None] = relationship("Incident")  # noqa: F821 - resolved by the registry

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.ops.cli import main
 from tests.conftest import settings_dict
 from tests.support.mails import customer_mail
 from tests.support.pipeline import read_eml
@@ -88,7 +88,7 @@ def test_inspect_json_reports_parse_and_decision_without_storing(
 def test_run_serves_mail_then_sigterm_drains_and_exits_cleanly(tmp_path: Path, sqlite_url: str) -> None:
     config = _write_config(tmp_path, sqlite_url, smtp={"port": 0})
     with subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "--config", str(config), "run"],
+        [sys.executable, "-m", "gateway", "--config", str(config), "run"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     ) as process:
@@ -145,7 +145,7 @@ def test_run_tells_systemd_ready_and_stopping(tmp_path: Path, sqlite_url: str) -
         listener.bind(str(notify_path))
         listener.settimeout(30)
         with subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "--config", str(config), "run"],
+            [sys.executable, "-m", "gateway", "--config", str(config), "run"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
             env={**os.environ, "NOTIFY_SOCKET": str(notify_path),
                  "PYTHONPATH": str(Path(__file__).resolve().parents[2])},

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.ops.cli import main
 from tests.e2e.test_cli import _write_config
 
 
@@ -72,9 +72,9 @@ def test_seed_from_toml_that_would_make_nine_contacts_changes_nothing(config: Pa
     seed.write_text(f'[[customers]]\nkey = "demo"\nname = "Demo"\nplan = "enhanced"\ncontacts = [{contacts}]\n',
                     encoding="utf-8")
     main(["--config", str(config), "customers", "list"])  # demo has alice and bob only after a daemon sync
-    from gateway.directory import sync_customers
+    from gateway.work.directory import sync_customers
     from gateway.settings import load_settings
-    from gateway import views
+    from gateway.ops import views
     from tests.conftest import T0
 
     settings = load_settings(config)

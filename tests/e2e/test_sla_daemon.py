@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from gateway.app import build_app
 from gateway.clock import FixedClock
-from gateway.sender import RetryPolicy
-from gateway.transports import FolderTransport
-from gateway.worker import WorkLoop
+from gateway.outbound.sender import RetryPolicy
+from gateway.outbound.transports import FolderTransport
+from gateway.daemon.worker import WorkLoop
 from store.db import make_engine, make_sessionmaker
 from store.incidents import IncidentEvent
 from tests.conftest import T0

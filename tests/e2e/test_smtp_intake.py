@@ -128,7 +128,7 @@ def test_store_trouble_answers_451_so_the_sender_retries_and_the_retry_succeeds(
 def test_mail_left_received_by_a_crash_is_processed_at_start_up(
         daemon_settings: Settings, relay_sink: RelaySink) -> None:
     from gateway.core.model import Envelope
-    from gateway.ingest import accept_raw
+    from gateway.intake.ingest import accept_raw
     from store.db import make_sessionmaker
     from store.migrate import upgrade
     from tests.conftest import T0

@@ -145,7 +145,7 @@ def test_resolve_tells_the_customer_the_reason_and_a_reply_opens_a_linked_incide
     new_ack = mails(pipeline, "ack")[-1]
     assert "INC-000002" in new_ack["Subject"] and "linked to INC-000001" in new_ack.get_content()
     assert incident(pipeline).status == "resolved"  # the old one stays resolved
-    from gateway.views import format_incident, show_incident
+    from gateway.ops.views import format_incident, show_incident
 
     shown = format_incident(show_incident(pipeline.sessions, "INC-000002"))  # type: ignore[arg-type]
     assert "follows:  INC-000001" in shown
@@ -297,7 +297,7 @@ def test_nothing_is_lost_when_the_queue_address_is_not_configured(make_settings,
 
 
 def test_settings_sync_leaves_contacts_managed_with_the_cli_alone(pipeline: Pipeline) -> None:
-    from gateway.directory import add_contact, remove_contact, sync_customers
+    from gateway.work.directory import add_contact, remove_contact, sync_customers
 
     now = pipeline.clock.now()
     with pipeline.sessions.begin() as session:
@@ -313,7 +313,7 @@ def test_settings_sync_leaves_contacts_managed_with_the_cli_alone(pipeline: Pipe
 
 
 def test_a_reply_decided_on_an_incident_that_changed_meanwhile_is_decided_again(pipeline: Pipeline) -> None:
-    from gateway.processor import _plan_all, _prepare_all, _write
+    from gateway.work.processor import _plan_all, _prepare_all, _write
 
     ack, notification = opened(pipeline)
     engineer_answers(pipeline, notification, "Which version?")

@@ -161,7 +161,7 @@ def test_a_gateway_killed_between_commit_and_move_imports_the_mail_exactly_once_
     config.write_text(settings_toml(settings_dict(tmp_path, db_url, imap=[dovecot.account(mail_user)])),
                       encoding="utf-8")
     [uid] = dovecot.append(mail_user, [customer_mail(subject="Exactly once, please")])
-    command = [sys.executable, "-m", "gateway.cli", "--config", str(config), "run"]
+    command = [sys.executable, "-m", "gateway", "--config", str(config), "run"]
     env = {**os.environ, PASSWORD_ENV: mail_user.password}
     env.pop(CRASH_ENV, None)
 

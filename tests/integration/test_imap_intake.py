@@ -18,12 +18,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway import codes, views
+from gateway import codes
+from gateway.ops import views
 from gateway.app import build_app
 from gateway.clock import FixedClock
-from gateway.cli import main as cli_main
-from gateway.imap_conn import IMPORTED_KEYWORD
-from gateway.intake_imap import ImapPoller
+from gateway.ops.cli import main as cli_main
+from gateway.intake.imap_conn import IMPORTED_KEYWORD
+from gateway.intake.imap import ImapPoller
 from gateway.settings import Settings
 from store.checkpoints import ImapLedgerEntry
 from store.inbound import InboundMessage
@@ -129,7 +130,7 @@ def test_a_recreated_mailbox_with_a_new_uidvalidity_is_rescanned_without_duplica
         restored = mails[:2] + [b"X-Restored-By: backup-tool\r\n" + mails[2]]
         dovecot.append(mail_user, restored, mailbox="Support")
         assert dovecot.uidvalidity(mail_user, "Support") != before
-        with caplog.at_level(logging.WARNING, logger="gateway.imap_poll"):
+        with caplog.at_level(logging.WARNING, logger="gateway.intake.imap_poll"):
             again = poller.poll_once()
     finally:
         poller.close()

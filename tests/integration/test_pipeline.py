@@ -200,7 +200,7 @@ def test_attachments_are_stored_once_by_content(pipeline: Pipeline) -> None:
 
 def test_settings_and_cli_contacts_together_over_eight_fail_the_start_with_the_key(
         make_settings, sessions, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
-    from gateway.directory import sync_customers
+    from gateway.work.directory import sync_customers
     from gateway.settings import SettingsError
     from store.customers import Contact, Customer
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from gateway.app import build_app
 from gateway.clock import FixedClock
-from gateway.report import figures, queue, recipients, render
+from gateway.ops.report import figures, queue, recipients, render
 from store.outbox import OutboxMessage
 from tests.support.mails import customer_mail
 from tests.support.pipeline import Pipeline

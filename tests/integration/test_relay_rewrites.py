@@ -9,8 +9,8 @@ import pytest
 from gateway import codes
 from gateway.app import build_app
 from gateway.clock import FixedClock
-from gateway.daemon import make_transport
-from gateway.transports import relay_message_id
+from gateway.outbound.configure import make_transport
+from gateway.outbound.transports import relay_message_id
 from tests.support.mails import customer_mail
 from tests.support.pipeline import Pipeline
 from tests.support.relay_sink import RelaySink

@@ -10,7 +10,7 @@ import pytest
 from gateway import codes
 from gateway.app import build_app
 from gateway.clock import FixedClock
-from gateway.daemon import make_transport
+from gateway.outbound.configure import make_transport
 from tests.support.certs import self_signed, server_context
 from tests.support.mails import customer_mail
 from tests.support.pipeline import Pipeline

@@ -10,8 +10,8 @@ import pytest
 from gateway import codes
 from gateway.app import App
 from gateway.clock import FixedClock
-from gateway.sender import RetryPolicy, send_due
-from gateway.transports import FolderTransport, RelayConfig, SmtpRelayTransport
+from gateway.outbound.sender import RetryPolicy, send_due
+from gateway.outbound.transports import FolderTransport, RelayConfig, SmtpRelayTransport
 from tests.support.mails import customer_mail
 from tests.support.pipeline import Pipeline
 from tests.support.relay_sink import RelaySink
@@ -84,7 +84,7 @@ def test_retries_back_off_exponentially_and_end_dead_after_the_last_attempt(
     policy = RetryPolicy(max_attempts=3, first_retry=timedelta(minutes=1), max_retry=timedelta(hours=1))
     relay_sink.fail_next("451 4.3.0 Try later", times=3)
     pipeline.accept(customer_mail())
-    from gateway.processor import process_pending
+    from gateway.work.processor import process_pending
 
     process_pending(pipeline.app, sessions, clock)
     delays = []

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from gateway.app import build_app
 from gateway.clock import FixedClock
-from gateway.scheduler import tick
+from gateway.work.scheduler import tick
 from store.incidents import Incident, IncidentEvent
 from store.outbox import OutboxMessage
 from tests.support.mails import customer_mail
@@ -249,7 +249,7 @@ def test_on_other_plans_the_tam_is_not_copied_on_the_ack(pipeline: Pipeline) -> 
 def test_a_crowd_of_due_incidents_is_handled_a_few_at_a_time_and_every_breach_is_recorded(
         pipeline: Pipeline) -> None:
     """Short transactions (TICK_LIMIT): on SQLite the tick holds the write lock SMTP intake waits for."""
-    from gateway.scheduler import TICK_LIMIT
+    from gateway.work.scheduler import TICK_LIMIT
 
     count = TICK_LIMIT + 7
     pipeline.clock.set(jst(11, 24, 10))  # a Tuesday morning: every ack goes out now

@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 from gateway.clock import Clock
-from gateway.daemon import Ready, serve
+from gateway.daemon.serve import Ready, serve
 from gateway.settings import Settings
 
 

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.app import App
 from gateway.clock import Clock
 from gateway.core.model import Envelope
-from gateway.directory import sync_customers
-from gateway.ingest import Accepted, accept_raw
-from gateway.processor import process_pending
-from gateway.sender import RetryPolicy, send_due
-from gateway.transports import FolderTransport, Transport
+from gateway.work.directory import sync_customers
+from gateway.intake.ingest import Accepted, accept_raw
+from gateway.work.processor import process_pending
+from gateway.outbound.sender import RetryPolicy, send_due
+from gateway.outbound.transports import FolderTransport, Transport
 from store.inbound import InboundMessage
 from store.incidents import Incident
 from store.outbox import OutboxMessage

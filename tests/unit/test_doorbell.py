@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from gateway.doorbell import Doorbell, Listener
+from gateway.daemon.doorbell import Doorbell, Listener
 
 
 def test_ringing_many_times_never_blocks_even_when_nobody_listens() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.imap_mail import UNKNOWN_SENDER, describe
+from gateway.intake.imap_mail import UNKNOWN_SENDER, describe
 
 
 def test_return_path_of_angle_brackets_is_the_null_sender_of_a_bounce() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 
-from gateway.mime import OutgoingMail, build_message, clean_header
+from gateway.outbound.mime import OutgoingMail, build_message, clean_header
 
 AT = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
 

@@ -7,7 +7,7 @@ import asyncio
 from aiosmtpd.smtp import SMTP
 from hypothesis import given, settings, strategies as st
 
-from gateway.smtp_data import LeanDataSMTP
+from gateway.intake.smtp_data import LeanDataSMTP
 
 
 class _Handler:

@@ -40,10 +40,10 @@ from gateway.clock import Clock
 from gateway.core.correlate import extract_clues, wanted_numbers
 from gateway.core.decide import decide
 from gateway.core.model import Context, Decision, Envelope, IncidentState
-from gateway.directory import SenderCache
-from gateway.effects import INCIDENT_COUNTER, Outcome, apply_update, new_incidents, plan
-from gateway.scheduler import reschedule
-from gateway.threads import incident_states, numbers_for_message_ids
+from gateway.work.directory import SenderCache
+from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, new_incidents, plan
+from gateway.work.scheduler import reschedule
+from gateway.work.threads import incident_states, numbers_for_message_ids
 from parsers import ParsedMail, UnparseableMail, parse_mail
 from store.inbound import InboundMessage
 from store.bulk import insert_new_incidents

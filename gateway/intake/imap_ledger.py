@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
 from gateway.clock import Clock
-from gateway.imap_conn import Fetched
-from gateway.imap_mail import describe
-from gateway.ingest import Accepted, Arrival, insert_arrivals, new_rows
+from gateway.intake.imap_conn import Fetched
+from gateway.intake.imap_mail import describe
+from gateway.intake.ingest import Accepted, Arrival, insert_arrivals, new_rows
 from store import checkpoints
 from store.db import retry_when_locked
 from store.checkpoints import DUPLICATE, IMPORTED, OVERSIZE, UNREADABLE, ImapLedgerEntry

@@ -7,7 +7,7 @@ Python runs one thread at a time per process; parsing, deciding and writing
 incidents would otherwise take the CPU from the SMTP sessions and make senders
 wait for their 250. In its own process the work uses the machine's second core
 and the intake stays quick. The daemon starts, wakes, drains and restarts it
-(gateway.daemon); it ignores SIGINT/SIGTERM and stops when told to or when its
+(gateway.daemon.serve); it ignores SIGINT/SIGTERM and stops when told to or when its
 parent is gone, so nothing is left half-done by a signal.
 """
 
@@ -26,14 +26,15 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.app import App, build_app
-from gateway.directory import SenderCache
-from gateway.doorbell import Listener
+from gateway.work.directory import SenderCache
+from gateway.daemon.doorbell import Listener
 from gateway.clock import Clock, SystemClock
-from gateway.processor import process_pending
-from gateway.scheduler import next_wakeup, tick
-from gateway.sender import RetryPolicy, next_due, send_due
+from gateway.work.processor import process_pending
+from gateway.work.scheduler import next_wakeup, tick
+from gateway.outbound.configure import make_transport, retry_policy
+from gateway.outbound.sender import RetryPolicy, next_due, send_due
 from gateway.settings import settings_from_dict
-from gateway.transports import Transport
+from gateway.outbound.transports import Transport
 from store.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class WorkLoop:
         return done
 
     def schedule_step(self) -> int:
-        """One SLA scheduler tick (gateway.scheduler): due notices become outbox rows."""
+        """One SLA scheduler tick (gateway.work.scheduler): due notices become outbox rows."""
         done = tick(self.app, self.writers, self.clock, readers=self.readers)
         if done:
             self._send_wake.set()
@@ -157,7 +158,6 @@ def worker_main(settings_data: dict[str, Any], doorbell: Connection, stop: Stop,
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s")
-    from gateway.daemon import make_transport, retry_policy  # the daemon module imports this one
 
     settings = settings_from_dict(settings_data)
     url, synchronous = settings.database_url, settings.database.sqlite_synchronous

@@ -34,10 +34,10 @@ from gateway.core import sla
 from gateway.core.model import CLOSED, IncidentState
 from gateway.core.plan import Plan, Target
 from gateway.core.sla import ClockEvent, Due, SlaView, evaluate
-from gateway.letters import Letter, write
-from gateway.notices import customer_side_letter, escalation_letter, status_letter
+from gateway.outbound.letters import Letter, write
+from gateway.outbound.notices import customer_side_letter, escalation_letter, status_letter
 from gateway.render import describe_target
-from gateway.threads import incident_states
+from gateway.work.threads import incident_states
 from store.incidents import Incident, IncidentEvent
 from store.rows import Attach, NewEvent, NewIncident
 
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 # (bench/sla.py); on SQLite the transaction holds the write lock the SMTP intake waits for, so
 # 1,000 at once (Monday 09:00: every open incident's status report) would stall it for seconds.
 TICK_LIMIT = 50
-_STATE_CHUNK = 100  # gateway.threads.incident_states reads at most 100 at a time
+_STATE_CHUNK = 100  # gateway.work.threads.incident_states reads at most 100 at a time
 
 
 def clock_events(rows: Iterable[IncidentEvent | NewEvent]) -> list[ClockEvent]:

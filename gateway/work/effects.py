@@ -29,9 +29,9 @@ from gateway.core.model import (
     SeverityAssessment,
 )
 from gateway.core.sla import first_response_due
-from gateway.letters import Letter, Written, thread_of, write
-from gateway.mime import clean_header
-from gateway.notices import escalation_letter, local_time
+from gateway.outbound.letters import Letter, Written, thread_of, write
+from gateway.outbound.mime import clean_header
+from gateway.outbound.notices import escalation_letter, local_time
 from gateway.render import describe_target
 from parsers.model import ParsedMail
 from parsers.subject import base_subject

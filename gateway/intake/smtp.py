@@ -20,9 +20,9 @@ from gateway import codes
 from gateway.clock import Clock
 from gateway.core.model import Envelope
 from gateway.database import Database
-from gateway.group_commit import GroupCommit
-from gateway.ingest import Arrival
-from gateway.smtp_data import LeanDataSMTP
+from gateway.intake.group_commit import GroupCommit
+from gateway.intake.ingest import Arrival
+from gateway.intake.smtp_data import LeanDataSMTP
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The letters the SLA clock's due items become: status, escalation, downgrade, reminder, timeout.
 
-One function per kind builds a Letter (gateway.letters) from the incident as the
+One function per kind builds a Letter (gateway.outbound.letters) from the incident as the
 core sees it and the clock's reading; the scheduler writes them. Times are shown
 in the plan calendar's zone, so a Japanese desk reads JST and a customer of a
 Kaspersky office in another zone reads that zone.
@@ -18,7 +18,7 @@ from gateway.core.business_time import after
 from gateway.core.model import IncidentState
 from gateway.core.plan import WALL, Plan
 from gateway.core.sla import Due, SlaView
-from gateway.letters import Letter, tam_copies
+from gateway.outbound.letters import Letter, tam_copies
 
 
 def local_time(plan: Plan, at: datetime | None) -> str:

@@ -34,10 +34,10 @@ from gateway.app import App, build_app
 from gateway.clock import FixedClock
 from gateway.core.model import Envelope
 from gateway.core.sla import ClockEvent, evaluate
-from gateway.directory import sync_customers
-from gateway.ingest import accept_raw
-from gateway.processor import process_pending
-from gateway.scheduler import next_wakeup, tick
+from gateway.work.directory import sync_customers
+from gateway.intake.ingest import accept_raw
+from gateway.work.processor import process_pending
+from gateway.work.scheduler import next_wakeup, tick
 from gateway.settings import DatabaseSection, Settings, TokensSection
 from store.customers import Customer
 from store.db import make_engine, make_sessionmaker

@@ -29,9 +29,9 @@ from tenacity import RetryCallState, Retrying, retry_if_not_exception_type, wait
 
 from gateway.clock import Clock
 from gateway.database import Database
-from gateway.imap_conn import ImapAuthError, ImapConnection
-from gateway.imap_ledger import record_failure
-from gateway.imap_poll import PollContext, PollStats, SubmitDb, poll_mailbox, run_here
+from gateway.intake.imap_conn import ImapAuthError, ImapConnection
+from gateway.intake.imap_ledger import record_failure
+from gateway.intake.imap_poll import PollContext, PollStats, SubmitDb, poll_mailbox, run_here
 from gateway.settings import ImapSection, Settings, SettingsError
 
 log = logging.getLogger(__name__)

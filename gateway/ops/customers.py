@@ -1,7 +1,7 @@
 """`support-gateway customers …`: list, show, add customers and contacts, seed them from TOML or CSV.
 
 Contacts added or removed here belong to the CLI from then on (the settings
-sync leaves them alone, gateway.directory). The §7 limit of 8 authorized
+sync leaves them alone, gateway.work.directory). The §7 limit of 8 authorized
 contacts per customer is enforced for every change; a seed file is applied
 all or nothing.
 """
@@ -21,9 +21,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway import views
+from gateway.ops import views
 from gateway.clock import SystemClock
-from gateway.directory import DirectoryError, add_contact, add_customer, remove_contact
+from gateway.work.directory import DirectoryError, add_contact, add_customer, remove_contact
 from gateway.plans import load_plans
 from gateway.settings import CustomerSection, Settings, load_settings
 from store.customers import Contact, Customer

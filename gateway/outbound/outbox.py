@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway import codes
-from gateway.mime import OutgoingMail, build_message
+from gateway.outbound.mime import OutgoingMail, build_message
 from store.rows import NewOutbox
 
 

@@ -19,20 +19,20 @@ import multiprocessing
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from gateway.app import App, build_app
 from gateway.clock import Clock, SystemClock
 from gateway.database import Database
-from gateway.directory import sync_customers
-from gateway.doorbell import Doorbell
-from gateway.intake_imap import imap_credentials, serve_imap
-from gateway.intake_smtp import IntakeHandler, make_smtp_factory
-from gateway.processor import process_pending
-from gateway.scheduler import next_wakeup, tick
-from gateway.sender import RetryPolicy, claim, next_due, record
+from gateway.work.directory import sync_customers
+from gateway.daemon.doorbell import Doorbell
+from gateway.intake.imap import imap_credentials, serve_imap
+from gateway.intake.smtp import IntakeHandler, make_smtp_factory
+from gateway.work.processor import process_pending
+from gateway.work.scheduler import next_wakeup, tick
+from gateway.outbound.configure import make_transport, retry_policy
+from gateway.outbound.sender import claim, next_due, record
 from gateway.settings import Settings
-from gateway.transports import FolderTransport, RelayConfig, SmtpRelayTransport, Transport
+from gateway.outbound.transports import Transport
 from store.db import make_engine
 from store.migrate import current_revision, head_revision, upgrade
 
@@ -53,23 +53,6 @@ class StartupError(Exception):
 class Ready:
     smtp_host: str
     smtp_port: int
-
-
-def make_transport(settings: Settings) -> Transport:
-    relay = settings.relay
-    if relay is None:
-        return FolderTransport(settings.outbox_folder)
-    return SmtpRelayTransport(RelayConfig(
-        host=relay.host, port=relay.port, starttls=relay.starttls, tls=relay.tls,
-        username=relay.username, password=relay.password(), timeout=relay.timeout,
-        local_hostname=settings.smtp.hostname, ca_file=str(relay.ca_file) if relay.ca_file else None,
-    ))
-
-
-def retry_policy(settings: Settings) -> RetryPolicy:
-    out = settings.outbound
-    return RetryPolicy(max_attempts=out.max_attempts, first_retry=timedelta(seconds=out.first_retry_seconds),
-                       max_retry=timedelta(seconds=out.max_retry_seconds))
 
 
 def prepare_store(app: App, database: Database, clock: Clock) -> None:
@@ -235,7 +218,7 @@ class _InlineWork(_Work):
 
 
 class _WorkProcess(_Work):
-    """The work in a child process (gateway.worker), restarted if it dies."""
+    """The work in a child process (gateway.daemon.worker), restarted if it dies."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -246,7 +229,7 @@ class _WorkProcess(_Work):
         self.doorbell.ring()
 
     async def run(self, stop: asyncio.Event) -> None:
-        from gateway.worker import worker_main
+        from gateway.daemon.worker import worker_main
 
         data = self.settings.model_dump(mode="json")
         while True:

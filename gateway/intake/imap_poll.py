@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.clock import Clock
 from gateway.faults import crash_point
-from gateway.imap_conn import ImapConnection
-from gateway.imap_ledger import Known, Taken, Where, begin_poll, known_uids, record_success, store_batch
+from gateway.intake.imap_conn import ImapConnection
+from gateway.intake.imap_ledger import Known, Taken, Where, begin_poll, known_uids, record_success, store_batch
 from gateway.settings import ImapSection
 from store.checkpoints import DUPLICATE, IMPORTED, OVERSIZE, UNREADABLE
 

@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from gateway import views
+from gateway.ops import views
 from gateway.app import build_app
 from gateway.settings import Settings, SettingsError, load_settings
 
@@ -29,8 +29,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from gateway.daemon import Ready, serve
-    from gateway.systemd_notify import notify
+    from gateway.daemon.serve import Ready, serve
+    from gateway.daemon.systemd_notify import notify
 
     settings = _settings(args)
 
@@ -48,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         await serve(settings, stop=stop, on_ready=ready)
 
-    from gateway.daemon import StartupError
+    from gateway.daemon.serve import StartupError
 
     try:
         asyncio.run(main())
@@ -63,7 +63,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     app = build_app(settings, create_secret=False)
     if settings.relay is not None:
         settings.relay.password()  # a missing secret is a config error too
-    from gateway.intake_imap import imap_credentials
+    from gateway.intake.imap import imap_credentials
 
     imap_credentials(settings)  # so is a missing [[imap]] password (issue 3)
     print(f"{_config_path(args)}: OK — {len(settings.customers)} customer(s), "
@@ -129,7 +129,7 @@ def cmd_inbound(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from gateway.inspect_mail import describe, directory_from_settings, inspect_file
+    from gateway.ops.inspect import describe, directory_from_settings, inspect_file
 
     app = build_app(_settings(args), create_secret=False)
     directory = directory_from_settings(app)
@@ -159,7 +159,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """Play recorded mail through the gateway on a simulated clock; print the timeline (issue 5)."""
     from datetime import datetime
 
-    from gateway.replay import format_entry, replay
+    from gateway.ops.replay import format_entry, replay
 
     try:
         until = datetime.fromisoformat(args.until)
@@ -181,7 +181,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """The quarterly review of one customer's incidents: print it, write the HTML, or queue it (issue 5)."""
     from gateway.clock import SystemClock
-    from gateway.report import ReportError, figures, queue, recipients, render
+    from gateway.ops.report import ReportError, figures, queue, recipients, render
 
     settings = _settings(args)
     app = build_app(settings, create_secret=False)
@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON object per line per mailbox")
     status.set_defaults(func=cmd_status)
 
-    from gateway import customers_cli
+    from gateway.ops import customers as customers_cli
 
     customers_cli.register(commands, _config_path)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from gateway.clock import Clock
 from gateway.database import Database
-from gateway.ingest import Accepted, Arrival, accept_many
+from gateway.intake.ingest import Accepted, Arrival, accept_many
 
 MAX_GROUP = 64
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
 from gateway.clock import Clock
-from gateway.transports import DEAD, SENT, Outcome, Parcel, Transport
+from gateway.outbound.transports import DEAD, SENT, Outcome, Parcel, Transport
 from store.incidents import Incident, incident_ref
 from store.outbox import OutboxMessage
 

@@ -1,7 +1,7 @@
 """`support-gateway report CUSTOMER --quarter 2026Q4`: the quarterly review as a mail or on screen.
 
 The figures come from gateway.core.quarterly (pure); this module reads the
-customer's incidents, draws the chart (gateway.chart) and builds one message:
+customer's incidents, draws the chart (gateway.ops.chart) and builds one message:
 multipart/alternative with a plain-text part and an HTML part whose chart is an
 inline PNG (multipart/related, cid:). Sending means an outbox row, like every
 other mail; printing shows the text part (or writes the HTML with the image
@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from gateway import codes
 from gateway.app import App
-from gateway.chart import PALETTE, bar_chart
+from gateway.ops.chart import PALETTE, bar_chart
 from gateway.core.quarterly import IncidentRecord, QuarterReport, build
 from gateway.core.sla import ClockEvent
-from gateway.mime import new_message_id
-from gateway.notices import span_text
+from gateway.outbound.mime import new_message_id
+from gateway.outbound.notices import span_text
 from store.customers import Customer
 from store.incidents import Incident, IncidentEvent
 from store.outbox import OutboxMessage

@@ -15,8 +15,8 @@ from typing import Any
 
 from gateway.app import App
 from gateway.core.tokens import reference, reply_address
-from gateway.mime import OutgoingMail, new_message_id
-from gateway.outbox import outbox_row
+from gateway.outbound.mime import OutgoingMail, new_message_id
+from gateway.outbound.outbox import outbox_row
 from store.rows import NewEvent, NewMessage, NewOutbox
 
 
