@@ -27,7 +27,7 @@ from gateway.ops.chart import PALETTE, bar_chart
 from gateway.core.quarterly import IncidentRecord, QuarterReport, build
 from gateway.core.sla import ClockEvent
 from gateway.outbound.mime import new_message_id
-from gateway.outbound.notices import span_text
+from gateway.outbound.letter import span_text
 from store.customers import Customer
 from store.incidents import Incident, IncidentEvent
 from store.outbox import OutboxMessage

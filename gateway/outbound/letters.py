@@ -1,101 +1,171 @@
-"""Every mail the gateway writes, built the same way: template → OutgoingMail → outbox row.
+"""Which letters a mail causes: one function per kind of event, each returning plain Letters.
 
-A Letter says who gets what about which incident; `write()` renders it in the
-reader's locale, encodes it in their charset, sets Reply-To to the incident's
-plus-address and puts the reply token in the footer (issue 4, threading layers
-2 and 3), and returns the outbox row with the IncidentMessage and the "notice"
-event that record it. Nothing here touches a session.
+This is the one place that answers "who is told what" when mail arrives (issue 9):
+the acknowledgement and the queue notice of a new incident, the notice of a
+customer reply and of a customer's escalation, what an engineer's reply sends
+(relayed answer, resolution, severity change, escalation), a command error, the
+polite reply to an unknown address. gateway.work.effects only turns the Letters
+into rows; the SLA clock's letters are decided in gateway.outbound.notices.
+Nothing here reads the clock, the database or the network.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
+from gateway import codes
 from gateway.app import App
-from gateway.core.tokens import reference, reply_address
-from gateway.outbound.mime import OutgoingMail, new_message_id
-from gateway.outbound.outbox import outbox_row
-from store.rows import NewEvent, NewMessage, NewOutbox
+from gateway.core import commands as cmd
+from gateway.core.model import CustomerRef, Decision, IncidentState, SeverityAssessment, SplitItem
+from gateway.core.sla import first_response_due
+from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
+from gateway.outbound.mime import clean_header
+from gateway.outbound.notices import escalation_letter
+from gateway.render import describe_target
+from parsers.model import ParsedMail
+from store.rows import NewIncident
 
 
-@dataclass(frozen=True)
-class Letter:
-    kind: str  # gateway.codes KIND_*
-    purpose: str  # the template name
-    locale: str
-    charset: str
-    to: tuple[str, ...]
-    number: int | None  # the incident it is about (None: no incident, no token)
-    direction: str  # IncidentMessage direction: "out" (customer), "notify", "internal"
-    context: dict[str, Any] = field(default_factory=dict)
-    in_reply_to: str | None = None
-    references: tuple[str, ...] = ()
-    dedupe_key: str | None = None
-    event_data: dict[str, Any] = field(default_factory=dict)  # e.g. the SLA clock's key of the notice
-    customer_key: str | None = None  # whose incident: on the TAM plan their TAM is copied (see write)
+def for_held_mail(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
+    """An unknown address of a customer's domain: told who may open incidents (`held_reply`)."""
+    customer = decision.customer
+    if not decision.held_reply or customer is None:
+        return []
+    in_reply_to, references = thread_of(mail.message_id, mail.references)
+    return [Letter(codes.KIND_HELD, "held", customer.locale, customer.charset, (mail.from_addr,), None,
+                   TO_CUSTOMER, {"customer": {"name": customer.name}, "subject": clean_header(mail.subject, 200),
+                                 "contact_name": mail.from_name}, in_reply_to, references)]
 
 
-@dataclass(frozen=True)
-class Written:
-    outbox: NewOutbox
-    message: NewMessage
-    event: NewEvent
+def for_new_incident(app: App, decision: Decision, mail: ParsedMail, incident: NewIncident) -> list[Letter]:
+    """The acknowledgement to the writer and a notice to the engineers' queue (a recurrence says so)."""
+    customer, assessment, linked = decision.customer, decision.assessment, decision.linked_to
+    assert customer is not None and assessment is not None
+    in_reply_to, references = thread_of(mail.message_id, mail.references)
+    why = "recurrence"
+    letters = [_ack(app, incident, customer, assessment, mail.from_name, mail.from_addr, linked, why,
+                    in_reply_to, references)]
+    letters += _queue_notice(app, "recurrence" if linked else "new", incident, incident.side, incident.status,
+                             customer, mail.from_addr, decision.text, linked)
+    return letters
 
 
-def tam_copies(app: App, customer_key: str | None) -> tuple[str, ...]:
-    """seeds/000 §4.1: on a plan that copies the TAM, the customer's TAM gets every notice."""
-    customer = next((c for c in app.settings.customers if c.key == customer_key), None)
-    if customer is None or not customer.tam or customer.plan not in app.plans.plans:
-        return ()
-    return (customer.tam,) if app.plans.get(customer.plan).copy_tam_on_notices else ()
+def for_split_incident(app: App, decision: Decision, item: SplitItem, incident: NewIncident) -> list[Letter]:
+    """support-programs.md §1 (000 §5.3): a problem split off by `#split` is acknowledged as its own."""
+    state = decision.incident
+    assert state is not None
+    customer = customer_of(state)
+    to = state.last_customer_author or state.opened_by
+    return [_ack(app, incident, customer, item.assessment, "", to, state, "split", state.last_customer_message_id,
+                 state.customer_thread),
+            *_queue_notice(app, "split", incident, incident.side, incident.status, customer, state.opened_by,
+                           item.text, state)]
 
 
-def write(app: App, letter: Letter, now: datetime) -> Written:
-    """Render and encode one letter; the caller attaches the rows to an incident.
-
-    A letter to the customer about an incident also goes to the customer's TAM
-    when their plan says so (the `tam` plan): acks, relayed answers, severity
-    changes, resolutions and scheduled notices alike.
-    """
-    if letter.direction == "out" and letter.number is not None:
-        letter = replace(letter, to=tuple(dict.fromkeys((*letter.to, *tam_copies(app, letter.customer_key)))))
-    secret = app.policy.token_secret
-    numbered = letter.number is not None
-    ref = f"INC-{letter.number:06d}" if numbered else ""
-    rendered = app.renderer.render(
-        letter.purpose, letter.locale,
-        gateway_name=app.settings.gateway.name,
-        ref=ref,
-        reference=reference(secret, letter.number) if numbered else "",  # type: ignore[arg-type]
-        **letter.context,
-    )
-    outgoing = OutgoingMail(
-        mail_from=app.sender_address,
-        from_name=app.settings.gateway.name,
-        to=letter.to,
-        subject=rendered.subject,
-        body=rendered.body,
-        message_id=new_message_id(app.sender_domain),
-        date=now,
-        charset=letter.charset,
-        in_reply_to=letter.in_reply_to,
-        references=letter.references,
-        loop_marker=app.settings.gateway.loop_marker,
-        reply_to=reply_address(app.sender_address, secret, letter.number) if numbered else app.sender_address,  # type: ignore[arg-type]
-    )
-    row = outbox_row(outgoing, kind=letter.kind, now=now, dedupe_key=letter.dedupe_key)
-    message = NewMessage(direction=letter.direction, outbox=row, message_id=outgoing.message_id,
-                              author=app.sender_address, subject=rendered.subject, body_text=rendered.body,
-                              created_at=now)
-    event = NewEvent(at=now, type="notice", data={
-        "kind": letter.kind, "to": list(letter.to), "message_id": outgoing.message_id, **letter.event_data})
-    return Written(row, message, event)
+def for_customer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
+    """The queue hears of the reply; a customer's `#escalate` goes up the ladder (Kaspersky §3) or is refused."""
+    after = decision.after
+    assert after is not None
+    letters = _queue_notice(app, "reply", after, after.side, after.status, customer_of(after), mail.from_addr,
+                            decision.text)
+    asked = decision.customer_escalation
+    if asked is None:
+        return letters
+    if asked.accepted:
+        letter = escalation_letter(app, after, app.plans.get(after.plan), asked.rung, None, None,
+                                   {"by_customer": True, "level": asked.level},
+                                   {"level": asked.level, "by": "customer"})
+        letters += [letter] if letter is not None else []
+    letters.append(to_customer(after, codes.KIND_ESCALATE_ACK, "escalate-ack", {
+        "accepted": asked.accepted, "rung": asked.rung, "level": asked.level, "levels": asked.levels,
+        "reason": asked.reason}))
+    return letters
 
 
-def thread_of(message_id: str | None, references: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
-    """In-Reply-To and References for an answer to `message_id` (RFC 5322 §3.6.4)."""
-    if not message_id:
-        return None, references
-    return message_id, (*references, message_id) if message_id not in references else references
+def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
+    """What an engineer's commands and answer send, in this order: severity, escalation, answer."""
+    reply, after = decision.engineer, decision.after
+    assert reply is not None and after is not None
+    letters = []
+    if reply.severity_change is not None:
+        before, level, reason = reply.severity_change
+        letters.append(to_customer(after, codes.KIND_SEVERITY, "severity-changed", {
+            "before": before, "severity": level, "reason": reason}))
+    plan = app.plans.get(after.plan)
+    if cmd.ESCALATE in reply.commands and plan.engineer_escalation:
+        letter = escalation_letter(app, after, plan, plan.engineer_escalation, None, None,
+                                   {"by_engineer": mail.from_addr}, {"by": mail.from_addr})
+        letters += [letter] if letter is not None else []
+    if reply.resolution is not None:  # §6: the customer is told the reason, with the answer if any
+        letters.append(to_customer(after, codes.KIND_RESOLVED, "resolved", {
+            "resolution": reply.resolution, "text": reply.relay_text or ""}))
+    elif reply.relay_text is not None:
+        letters.append(to_customer(after, codes.KIND_RELAY, "relay", {"text": reply.relay_text}))
+    return letters
+
+
+def for_command_error(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
+    """Only the engineer hears of a wrong command: no state, nothing to the customer, not on the timeline."""
+    state = decision.incident
+    assert state is not None
+    in_reply_to, references = thread_of(mail.message_id, mail.references)
+    return [Letter(codes.KIND_COMMAND_ERROR, "command-error", app.settings.engineers.locale, "utf-8",
+                   (mail.from_addr,), state.number, INTERNAL,
+                   {"incident": {"ref": state.ref, "subject": state.subject}, "errors": list(decision.errors)},
+                   in_reply_to, references, logged=False)]
+
+
+def to_customer(state: IncidentState, kind: str, purpose: str, context: dict[str, Any]) -> Letter:
+    """A letter to the customer's last writer, threaded to the customer's own mail."""
+    thread = state.customer_thread
+    return Letter(kind, purpose, state.locale, state.charset, (state.last_customer_author or state.opened_by,),
+                  state.number, TO_CUSTOMER, {
+                      "incident": {"ref": state.ref, "subject": state.subject, "severity": state.severity},
+                      "customer": {"name": state.customer_name}, **context,
+                  }, state.last_customer_message_id or (thread[-1] if thread else None), thread,
+                  customer_key=state.customer_key)
+
+
+def customer_of(state: IncidentState) -> CustomerRef:
+    return CustomerRef(state.customer_id, state.customer_key, state.customer_name, state.plan, state.locale,
+                       state.charset)
+
+
+def _ack(app: App, incident: NewIncident, customer: CustomerRef, assessment: SeverityAssessment,
+         contact_name: str, to: str, linked: IncidentState | None, why: str, in_reply_to: str | None,
+         references: tuple[str, ...]) -> Letter:
+    plan = app.plans.get(customer.plan)
+    return Letter(codes.KIND_ACK, "ack", customer.locale, customer.charset, (to,), incident.number, TO_CUSTOMER, {
+        "incident": {"ref": incident.ref, "subject": incident.subject, "severity": incident.severity,
+                     "requested_severity": incident.requested_severity},
+        "customer": {"name": customer.name, "key": customer.key},
+        "contact_name": contact_name,
+        "plan": {"name": plan.name, "title": plan.title},
+        "response_target": describe_target(plan.terms(incident.severity).response, customer.locale),
+        # The real deadline on the plan's calendar (issue 5): nights, weekends, holidays skipped.
+        "response_due": local_time(plan, first_response_due(app.plan_for(plan.name, customer.key),
+                                                            incident.severity, incident.opened_at)),
+        "ask_phone": assessment.ask_phone,
+        "phone": app.settings.gateway.phone,
+        "linked": {"ref": linked.ref, "why": why} if linked else None,
+    }, in_reply_to, references, dedupe_key=f"{incident.ref}:ack", customer_key=customer.key)
+
+
+def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, side: str, status: str,
+                  customer: CustomerRef, author: str, text: str,
+                  linked: IncidentState | None = None) -> list[Letter]:
+    """Tell the engineers' queue (if one is configured) of a new incident, a reply, a recurrence, a split."""
+    queue = app.settings.engineers.queue_address
+    if queue is None:
+        return []
+    return [Letter(codes.KIND_NOTIFY, "notify", app.settings.engineers.locale, "utf-8", (queue,), incident.number,
+                   TO_QUEUE, {
+                       "what": what,
+                       "incident": {"ref": f"INC-{incident.number:06d}", "subject": incident.subject,
+                                    "severity": incident.severity, "side": side, "status": status,
+                                    "plan": incident.plan},
+                       "customer": {"name": customer.name, "key": customer.key},
+                       "author": author,
+                       "text": text,
+                       "linked": linked.ref if linked else None,
+                   })]

@@ -1,92 +1,72 @@
-"""The letters the SLA clock's due items become: status, escalation, downgrade, reminder, timeout.
+"""Which letter an item the SLA clock finds due causes: status, escalation, downgrade, reminder, timeout.
 
-One function per kind builds a Letter (gateway.outbound.letters) from the incident as the
-core sees it and the clock's reading; the scheduler writes them. Times are shown
-in the plan calendar's zone, so a Japanese desk reads JST and a customer of a
-Kaspersky office in another zone reads that zone.
+The clock-driven half of "who is told what" (gateway.outbound.letters is the
+mail-driven half): `for_due` answers for every kind the clock produces, from the
+incident as the core sees it (after any change the item made, e.g. the new
+severity of a downgrade) and the clock's reading. Pure: the scheduler writes the
+rows. Times are shown in the plan calendar's zone, so a Japanese desk reads JST
+and a customer of a Kaspersky office in another zone reads that zone.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from gateway import codes
 from gateway.app import App
+from gateway.core import sla
 from gateway.core.business_time import after
-from gateway.core.model import IncidentState
-from gateway.core.plan import WALL, Plan
+from gateway.core.model import CLOSED, IncidentState
+from gateway.core.plan import WALL, Plan, Target
 from gateway.core.sla import Due, SlaView
-from gateway.outbound.letters import Letter, tam_copies
+from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, Letter, customer_tam, local_time, span_text, tam_copies
+from gateway.render import describe_target
 
 
-def local_time(plan: Plan, at: datetime | None) -> str:
-    """'2026-11-30 12:30 JST' in the plan calendar's zone."""
-    if at is None:
-        return "-"
-    return at.astimezone(ZoneInfo(plan.calendar.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+def for_due(app: App, state: IncidentState, plan: Plan, item: Due, view: SlaView, key: str, *,
+            customer_side_since: datetime | None, last_activity: datetime, now: datetime) -> Letter | None:
+    """The letter one due item causes, or None (a passed response target tells nobody yet).
 
-
-def span_text(amount: timedelta, locale: str) -> str:
-    """'3 h 20 min' / '3時間20分'; days shown for long spans."""
-    minutes = int(amount.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if locale == "ja":
-        return (f"{days}日" if days else "") + (f"{hours}時間" if hours else "") + f"{mins}分"
-    return (f"{days} d " if days else "") + (f"{hours} h " if hours else "") + f"{mins} min"
-
-
-def tam_copy(app: App, state: IncidentState, plan: Plan) -> tuple[str, ...]:
-    """seeds/000 §4.1: on the TAM plan the customer's TAM is copied on every notice (escalations too)."""
-    return tam_copies(app, state.customer_key)
-
-
-def _incident(state: IncidentState) -> dict[str, Any]:
-    return {"ref": state.ref, "subject": state.subject, "severity": state.severity, "side": state.side,
-            "status": state.status, "plan": state.plan}
-
-
-def to_customer(app: App, state: IncidentState, plan: Plan, kind: str, key: str, context: dict[str, Any],
-                event_data: dict[str, Any]) -> Letter:
-    """A scheduled letter to the customer's last writer, threaded to their mail (letters.write adds the TAM)."""
-    thread = state.customer_thread
-    recipients = (state.last_customer_author or state.opened_by,)
-    return Letter(kind, kind, state.locale, state.charset, recipients, state.number, "out", {
-        "incident": _incident(state), "customer": {"name": state.customer_name},
-        "plan": {"name": plan.name, "title": plan.title}, **context,
-    }, state.last_customer_message_id or (thread[-1] if thread else None), thread, dedupe_key=key,
-        event_data=event_data, customer_key=state.customer_key)
-
-
-def status_letter(app: App, state: IncidentState, plan: Plan, item: Due, view: SlaView,
-                  last_activity: datetime, key: str) -> Letter:
-    following = next((d.at for d in view.upcoming if d.kind == item.kind), None)
-    return to_customer(app, state, plan, codes.KIND_STATUS, key, {
-        "last_activity": local_time(plan, last_activity), "next_report": local_time(plan, following)
-        if following else ""}, {"key": item.short_key, "cycle": item.cycle})
-
-
-def customer_side_letter(app: App, state: IncidentState, plan: Plan, item: Due, since: datetime,
-                         key: str, context: dict[str, Any] | None = None) -> Letter:
-    """Downgrade, reminder or timeout: all count from the start of the customer-side stretch."""
-    closes = after(plan.calendar, since, plan.customer_side.timeout, WALL)
-    return to_customer(app, state, plan, item.kind, key, {
-        "since": local_time(plan, since), "closes": local_time(plan, closes),
-        "waited": span_text(item.at - since, state.locale), **(context or {})},
-        {"key": item.short_key, "rung": item.rung})
+    `state` is the incident as the item found it; a downgrade's and a timeout's
+    letters tell of the state the item leaves (the new severity, closed).
+    `customer_side_since` is when the current customer-side stretch began (None
+    if the incident is on the vendor side).
+    """
+    if item.kind == sla.STATUS:
+        following = next((d.at for d in view.upcoming if d.kind == item.kind), None)
+        return _scheduled(state, plan, codes.KIND_STATUS, key, {
+            "last_activity": local_time(plan, last_activity),
+            "next_report": local_time(plan, following) if following else ""},
+            {"key": item.short_key, "cycle": item.cycle})
+    if item.kind == sla.ESCALATION:
+        threshold = next((r for r in plan.terms(state.severity).escalation if r.rung == item.rung), None)
+        return escalation_letter(app, state, plan, item.rung, view, key,
+                                 {"threshold": threshold.after.text if threshold else ""}, {"key": item.short_key})
+    if item.kind == sla.DOWNGRADE:
+        rule, level = plan.terms(state.severity).downgrade, int(item.rung)
+        return _customer_side(replace(state, severity=level), plan, item, customer_side_since or item.at, key, {
+            "severity": level, "phone": app.settings.gateway.phone,
+            "after": describe_target(Target(rule.after, rule.clock), state.locale) if rule else ""})
+    if item.kind == sla.REMINDER:
+        return _customer_side(state, plan, item, customer_side_since or now, key)
+    if item.kind == sla.TIMEOUT:
+        return _customer_side(replace(state, status=CLOSED), plan, item, customer_side_since or now, key)
+    return None
 
 
 def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, view: SlaView | None,
-                      key: str | None,
-                      context: dict[str, Any], event_data: dict[str, Any]) -> Letter | None:
-    """Internal: to the rung's recipients (settings [escalation]), else the engineers' queue."""
+                      key: str | None, context: dict[str, Any], event_data: dict[str, Any]) -> Letter | None:
+    """Internal: to the rung's recipients (settings [escalation]), else the engineers' queue.
+
+    The `tam` rung goes to the customer's TAM; on a plan that copies the TAM
+    (seeds/000 §4.1) every rung does. The clock's reading is shown when the
+    clock escalated; an engineer's or a customer's escalation has none.
+    """
     recipients = list(app.settings.escalation.get(rung, []))
-    if rung == "tam":
-        recipients += list(tam_copy(app, state, plan)) or _customer_tam(app, state)
-    else:
-        recipients += tam_copy(app, state, plan)
+    copies = tam_copies(app, state.customer_key)
+    recipients += copies or (customer_tam(app, state.customer_key) if rung == "tam" else ())
     if not recipients and app.settings.engineers.queue_address:
         recipients.append(app.settings.engineers.queue_address)
     if not recipients:
@@ -98,7 +78,7 @@ def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, vie
     elif view is not None and view.response_breached:
         response += " (BREACHED)"
     return Letter(codes.KIND_ESCALATION, "escalation", locale, "utf-8", tuple(dict.fromkeys(recipients)),
-                  state.number, "internal", {
+                  state.number, INTERNAL, {
                       "incident": _incident(state), "customer": {"name": state.customer_name,
                                                                  "key": state.customer_key},
                       "rung": rung, "opened": local_time(plan, view.opened_at) if view else "-",
@@ -110,6 +90,28 @@ def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, vie
                   }, dedupe_key=key, event_data={"rung": rung, **event_data})
 
 
-def _customer_tam(app: App, state: IncidentState) -> list[str]:
-    customer = next((c for c in app.settings.customers if c.key == state.customer_key), None)
-    return [customer.tam] if customer is not None and customer.tam else []
+def _incident(state: IncidentState) -> dict[str, Any]:
+    return {"ref": state.ref, "subject": state.subject, "severity": state.severity, "side": state.side,
+            "status": state.status, "plan": state.plan}
+
+
+def _scheduled(state: IncidentState, plan: Plan, kind: str, key: str, context: dict[str, Any],
+               event_data: dict[str, Any]) -> Letter:
+    """A scheduled letter to the customer's last writer, threaded to their mail (compose.write adds the TAM)."""
+    thread = state.customer_thread
+    recipients = (state.last_customer_author or state.opened_by,)
+    return Letter(kind, kind, state.locale, state.charset, recipients, state.number, TO_CUSTOMER, {
+        "incident": _incident(state), "customer": {"name": state.customer_name},
+        "plan": {"name": plan.name, "title": plan.title}, **context,
+    }, state.last_customer_message_id or (thread[-1] if thread else None), thread, dedupe_key=key,
+        event_data=event_data, customer_key=state.customer_key)
+
+
+def _customer_side(state: IncidentState, plan: Plan, item: Due, since: datetime, key: str,
+                   context: dict[str, Any] | None = None) -> Letter:
+    """Downgrade, reminder or timeout: all count from the start of the customer-side stretch."""
+    closes = after(plan.calendar, since, plan.customer_side.timeout, WALL)
+    return _scheduled(state, plan, item.kind, key, {
+        "since": local_time(plan, since), "closes": local_time(plan, closes),
+        "waited": span_text(item.at - since, state.locale), **(context or {})},
+        {"key": item.short_key, "rung": item.rung})

@@ -1,7 +1,8 @@
-"""plan() and apply(): turn a Decision into rows — incidents, events, messages, outbox.
+"""plan() and apply_update(): turn a Decision into rows — incidents, events, messages, outbox.
 
-plan() builds the rows without a session: new incidents (linked by
-relationships), or an IncidentUpdate for an existing one. The processor writes
+Which letters a decision causes is gateway.outbound.letters' answer; this module
+only builds and attaches the rows. plan() builds them without a session: new
+incidents (linked by relationships), or an IncidentUpdate for an existing one. The processor writes
 them in one transaction together with the inbound rows' new states (updates
 through apply_update(), new incidents with a few bulk INSERTs), so a crash
 leaves either nothing done (the mail is processed again) or everything done.
@@ -17,22 +18,11 @@ from sqlalchemy.orm import Session
 
 from gateway import codes
 from gateway.app import App
-from gateway.core import commands as cmd
-from gateway.core.model import (
-    OPEN,
-    VENDOR_SIDE,
-    Action,
-    CustomerEscalation,
-    CustomerRef,
-    Decision,
-    IncidentState,
-    SeverityAssessment,
-)
-from gateway.core.sla import first_response_due
-from gateway.outbound.letters import Letter, Written, thread_of, write
+from gateway.core.model import OPEN, VENDOR_SIDE, Action, CustomerRef, Decision, IncidentState, SeverityAssessment
+from gateway.outbound import letters
+from gateway.outbound.compose import Written, write
+from gateway.outbound.letter import Letter
 from gateway.outbound.mime import clean_header
-from gateway.outbound.notices import escalation_letter, local_time
-from gateway.render import describe_target
 from parsers.model import ParsedMail
 from parsers.subject import base_subject
 from store.incidents import Incident
@@ -113,24 +103,27 @@ def apply_update(session: Session, incident: Incident, update: IncidentUpdate) -
     session.add_all([attach.outbox(row) for row in update.outbox])
 
 
-# -- held mail ---------------------------------------------------------------------------------
+# -- held mail and command errors: no incident changes ------------------------------------------
 
 
 def _hold(app: App, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
     outcome = Outcome(codes.QUARANTINED, decision.reason,
                       f"held for an operator: {decision.reason} ({mail.from_addr or 'no From'})")
-    if decision.held_reply and decision.customer is not None:
-        customer = decision.customer
-        in_reply_to, references = thread_of(mail.message_id, mail.references)
-        written = write(app, Letter(
-            codes.KIND_HELD, "held", customer.locale, customer.charset, (mail.from_addr,), None, "out",
-            {"customer": {"name": customer.name}, "subject": clean_header(mail.subject, 200),
-             "contact_name": mail.from_name}, in_reply_to, references), now)
-        outcome.outbox.append(written.outbox)
+    outcome.outbox.extend(write(app, letter, now).outbox for letter in letters.for_held_mail(app, decision, mail))
     return outcome
 
 
-# -- a new incident ----------------------------------------------------------------------------
+def _command_error(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
+    """The mail is kept in the incident; the explanation goes to the engineer; nothing else changes."""
+    state = decision.incident
+    assert state is not None
+    update = IncidentUpdate(state.id, state.version)
+    update.messages.append(_inbound_message(inbound_id, mail, now, "engineer", decision.text))
+    _attach(update, app, letters.for_command_error(app, decision, mail), now)
+    return Outcome(codes.PROCESSED, decision.reason, "; ".join(decision.errors)[:4000], update=update)
+
+
+# -- new incidents -------------------------------------------------------------------------------
 
 
 def _open(app: App, number: int, inbound_id: int, mail: ParsedMail, decision: Decision,
@@ -141,12 +134,22 @@ def _open(app: App, number: int, inbound_id: int, mail: ParsedMail, decision: De
     incident = _incident(app, number, customer, subject or "(no subject)", assessment, mail.from_addr, now,
                          linked, "recurrence", inbound_id)
     incident.messages.append(_inbound_message(inbound_id, mail, now))
-    in_reply_to, references = thread_of(mail.message_id, mail.references)
-    _add(incident, write(app, _ack(app, incident, customer, assessment, mail.from_name, mail.from_addr,
-                                   linked, "recurrence", in_reply_to, references), now))
-    _notify(app, incident, incident, customer, "recurrence" if linked else "new", mail.from_addr,
-            decision.text, now, linked)
+    _attach(incident, app, letters.for_new_incident(app, decision, mail, incident), now)
     return incident
+
+
+def _split(app: App, decision: Decision, numbers: list[int], now: datetime) -> list[NewIncident]:
+    """support-programs.md §1 (000 §5.3): each listed problem becomes an incident, linked to the first."""
+    state, reply = decision.incident, decision.engineer
+    assert state is not None and reply is not None
+    customer = letters.customer_of(state)
+    created = []
+    for number, item in zip(numbers, reply.splits, strict=True):
+        incident = _incident(app, number, customer, clean_header(item.text, limit=500), item.assessment,
+                             state.opened_by, now, state, "split", None)
+        _attach(incident, app, letters.for_split_incident(app, decision, item, incident), now)
+        created.append(incident)
+    return created
 
 
 def _incident(app: App, number: int, customer: CustomerRef, subject: str, assessment: SeverityAssessment,
@@ -172,57 +175,54 @@ def _incident(app: App, number: int, customer: CustomerRef, subject: str, assess
     return incident
 
 
-def _ack(app: App, incident: NewIncident, customer: CustomerRef, assessment: SeverityAssessment,
-         contact_name: str, to: str, linked: IncidentState | None, why: str, in_reply_to: str | None,
-         references: tuple[str, ...]) -> Letter:
-    plan_ = app.plans.get(customer.plan)
-    return Letter(codes.KIND_ACK, "ack", customer.locale, customer.charset, (to,), incident.number, "out", {
-        "incident": {"ref": incident.ref, "subject": incident.subject, "severity": incident.severity,
-                     "requested_severity": incident.requested_severity},
-        "customer": {"name": customer.name, "key": customer.key},
-        "contact_name": contact_name,
-        "plan": {"name": plan_.name, "title": plan_.title},
-        "response_target": describe_target(plan_.terms(incident.severity).response, customer.locale),
-        # The real deadline on the plan's calendar (issue 5): nights, weekends, holidays skipped.
-        "response_due": local_time(plan_, first_response_due(app.plan_for(plan_.name, customer.key),
-                                                             incident.severity, incident.opened_at)),
-        "ask_phone": assessment.ask_phone,
-        "phone": app.settings.gateway.phone,
-        "linked": {"ref": linked.ref, "why": why} if linked else None,
-    }, in_reply_to, references, dedupe_key=f"{incident.ref}:ack", customer_key=customer.key)
+# -- replies into an existing incident -----------------------------------------------------------
 
 
-def _add(incident: NewIncident, written: Written, event: bool = True) -> None:
-    written.outbox.incident = incident
-    incident.messages.append(written.message)
-    if event:
-        incident.events.append(written.event)
+def _customer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decision,
+                    now: datetime) -> IncidentUpdate:
+    update = _update(decision, inbound_id, now)
+    update.messages.append(_inbound_message(inbound_id, mail, now))
+    _attach(update, app, letters.for_customer_reply(app, decision, mail), now)
+    return update
 
 
-def _notify(app: App, target: NewIncident | IncidentUpdate, incident: NewIncident | IncidentState,
-            customer: CustomerRef | IncidentState, what: str, author: str, text: str, now: datetime,
-            linked: IncidentState | None = None) -> None:
-    """Tell the engineers' queue (if configured) about a new incident or a customer reply."""
-    queue = app.settings.engineers.queue_address
-    if queue is None:
-        return
-    name = customer.name if isinstance(customer, CustomerRef) else customer.customer_name
-    key = customer.key if isinstance(customer, CustomerRef) else customer.customer_key
-    written = write(app, Letter(codes.KIND_NOTIFY, "notify", app.settings.engineers.locale, "utf-8", (queue,),
-                                incident.number, "notify", {
-        "what": what,
-        "incident": {"ref": f"INC-{incident.number:06d}", "subject": incident.subject,
-                     "severity": incident.severity, "side": incident.side, "status": incident.status,
-                     "plan": incident.plan},
-        "customer": {"name": name, "key": key},
-        "author": author,
-        "text": text,
-        "linked": linked.ref if linked else None,
-    }), now)
-    if isinstance(target, NewIncident):
-        _add(target, written)
-    else:
-        _add_to_update(target, written)
+def _engineer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decision,
+                    now: datetime) -> IncidentUpdate:
+    update = _update(decision, inbound_id, now)
+    reply = decision.engineer
+    assert reply is not None
+    update.messages.append(_inbound_message(inbound_id, mail, now, "engineer", decision.text))
+    if reply.resolution is not None:
+        update.changes.update(resolution=reply.resolution, resolved_at=now)
+    _attach(update, app, letters.for_engineer_reply(app, decision, mail), now)
+    return update
+
+
+def _update(decision: Decision, inbound_id: int, now: datetime) -> IncidentUpdate:
+    before, after = decision.incident, decision.after
+    assert before is not None and after is not None
+    changes: dict[str, Any] = {"updated_at": now}
+    for name in ("status", "side", "severity", "assignee"):
+        if getattr(after, name) != getattr(before, name):
+            changes[name] = getattr(after, name)
+    events = [NewEvent(at=now, type=e.type, data={**e.data, "inbound_id": inbound_id}) for e in decision.events]
+    return IncidentUpdate(before.id, before.version, changes, events)
+
+
+# -- rows ----------------------------------------------------------------------------------------
+
+
+def _attach(target: NewIncident | IncidentUpdate, app: App, planned: list[Letter], now: datetime) -> None:
+    """Write each letter and add its outbox row, its message and (if logged) its notice event."""
+    for letter in planned:
+        written: Written = write(app, letter, now)
+        if isinstance(target, NewIncident):
+            written.outbox.incident = target
+        else:
+            target.outbox.append(written.outbox)
+        target.messages.append(written.message)
+        if written.event is not None:
+            target.events.append(written.event)
 
 
 def _inbound_message(inbound_id: int, mail: ParsedMail, now: datetime, direction: str = "in",
@@ -237,123 +237,3 @@ def _inbound_message(inbound_id: int, mail: ParsedMail, now: datetime, direction
         for a in mail.attachments
     )
     return message
-
-
-# -- replies into an existing incident ----------------------------------------------------------
-
-
-def _update(decision: Decision, inbound_id: int, now: datetime) -> IncidentUpdate:
-    before, after = decision.incident, decision.after
-    assert before is not None and after is not None
-    changes: dict[str, Any] = {"updated_at": now}
-    for name in ("status", "side", "severity", "assignee"):
-        if getattr(after, name) != getattr(before, name):
-            changes[name] = getattr(after, name)
-    events = [NewEvent(at=now, type=e.type, data={**e.data, "inbound_id": inbound_id}) for e in decision.events]
-    return IncidentUpdate(before.id, before.version, changes, events)
-
-
-def _add_to_update(update: IncidentUpdate, written: Written, event: bool = True) -> None:
-    update.outbox.append(written.outbox)
-    update.messages.append(written.message)
-    if event:
-        update.events.append(written.event)
-
-
-def _customer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decision,
-                    now: datetime) -> IncidentUpdate:
-    update = _update(decision, inbound_id, now)
-    update.messages.append(_inbound_message(inbound_id, mail, now))
-    after = decision.after
-    assert after is not None
-    _notify(app, update, after, after, "reply", mail.from_addr, decision.text, now)
-    if decision.customer_escalation is not None:
-        _customer_escalation(app, update, after, decision.customer_escalation, now)
-    return update
-
-
-def _customer_escalation(app: App, update: IncidentUpdate, state: IncidentState, asked: CustomerEscalation,
-                         now: datetime) -> None:
-    """Kaspersky §3: tell the rung (internal) and acknowledge or explain the refusal to the customer."""
-    plan_ = app.plans.get(state.plan)
-    if asked.accepted:
-        letter = escalation_letter(app, state, plan_, asked.rung, None, None,
-                                   {"by_customer": True, "level": asked.level},
-                                   {"level": asked.level, "by": "customer"})
-        if letter is not None:
-            _add_to_update(update, write(app, letter, now))
-    _add_to_update(update, write(app, _to_customer(state, codes.KIND_ESCALATE_ACK, "escalate-ack", {
-        "accepted": asked.accepted, "rung": asked.rung, "level": asked.level, "levels": asked.levels,
-        "reason": asked.reason}), now))
-
-
-def _engineer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decision,
-                    now: datetime) -> IncidentUpdate:
-    update = _update(decision, inbound_id, now)
-    reply, after = decision.engineer, decision.after
-    assert reply is not None and after is not None
-    update.messages.append(_inbound_message(inbound_id, mail, now, "engineer", decision.text))
-    if reply.resolution is not None:
-        update.changes.update(resolution=reply.resolution, resolved_at=now)
-    if reply.severity_change is not None:
-        before, level, reason = reply.severity_change
-        _add_to_update(update, write(app, _to_customer(after, codes.KIND_SEVERITY, "severity-changed", {
-            "before": before, "severity": level, "reason": reason}), now))
-    rung = app.plans.get(after.plan).engineer_escalation
-    if cmd.ESCALATE in reply.commands and rung:
-        letter = escalation_letter(app, after, app.plans.get(after.plan), rung, None, None,
-                                   {"by_engineer": mail.from_addr}, {"by": mail.from_addr})
-        if letter is not None:
-            _add_to_update(update, write(app, letter, now))
-    if reply.resolution is not None:
-        _add_to_update(update, write(app, _to_customer(after, codes.KIND_RESOLVED, "resolved", {
-            "resolution": reply.resolution, "text": reply.relay_text or ""}), now))
-    elif reply.relay_text is not None:
-        _add_to_update(update, write(app, _to_customer(after, codes.KIND_RELAY, "relay", {
-            "text": reply.relay_text}), now))
-    return update
-
-
-def _to_customer(state: IncidentState, kind: str, purpose: str, context: dict[str, Any]) -> Letter:
-    """A letter to the customer's last writer, threaded to the customer's own mail."""
-    thread = state.customer_thread
-    return Letter(kind, purpose, state.locale, state.charset, (state.last_customer_author or state.opened_by,),
-                  state.number, "out", {
-                      "incident": {"ref": state.ref, "subject": state.subject, "severity": state.severity},
-                      "customer": {"name": state.customer_name}, **context,
-                  }, state.last_customer_message_id or (thread[-1] if thread else None), thread,
-                  customer_key=state.customer_key)
-
-
-def _command_error(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
-    """Only the engineer hears about it: no state, no event, nothing to the customer."""
-    state = decision.incident
-    assert state is not None
-    in_reply_to, references = thread_of(mail.message_id, mail.references)
-    written = write(app, Letter(codes.KIND_COMMAND_ERROR, "command-error", app.settings.engineers.locale, "utf-8",
-                                (mail.from_addr,), state.number, "internal", {
-        "incident": {"ref": state.ref, "subject": state.subject}, "errors": list(decision.errors)},
-        in_reply_to, references), now)
-    update = IncidentUpdate(state.id, state.version)
-    update.messages.append(_inbound_message(inbound_id, mail, now, "engineer", decision.text))
-    _add_to_update(update, written, event=False)
-    return Outcome(codes.PROCESSED, decision.reason, "; ".join(decision.errors)[:4000], update=update)
-
-
-def _split(app: App, decision: Decision, numbers: list[int], now: datetime) -> list[NewIncident]:
-    """support-programs.md §1 (000 §5.3): each listed problem becomes an incident, linked to the first."""
-    state, reply = decision.incident, decision.engineer
-    assert state is not None and reply is not None
-    customer = CustomerRef(state.customer_id, state.customer_key, state.customer_name, state.plan,
-                           state.locale, state.charset)
-    created = []
-    thread = state.customer_thread
-    for number, item in zip(numbers, reply.splits, strict=True):
-        incident = _incident(app, number, customer, clean_header(item.text, limit=500), item.assessment,
-                             state.opened_by, now, state, "split", None)
-        _add(incident, write(app, _ack(app, incident, customer, item.assessment, "",
-                                       state.last_customer_author or state.opened_by, state, "split",
-                                       state.last_customer_message_id, thread), now))
-        _notify(app, incident, incident, customer, "split", state.opened_by, item.text, now, state)
-        created.append(incident)
-    return created

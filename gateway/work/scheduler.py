@@ -32,11 +32,11 @@ from gateway.app import App
 from gateway.clock import Clock
 from gateway.core import sla
 from gateway.core.model import CLOSED, IncidentState
-from gateway.core.plan import Plan, Target
+from gateway.core.plan import Plan
 from gateway.core.sla import ClockEvent, Due, SlaView, evaluate
-from gateway.outbound.letters import Letter, write
-from gateway.outbound.notices import customer_side_letter, escalation_letter, status_letter
-from gateway.render import describe_target
+from gateway.outbound.compose import write
+from gateway.outbound.letter import Letter
+from gateway.outbound.notices import for_due
 from gateway.work.threads import incident_states
 from store.incidents import Incident, IncidentEvent
 from store.rows import Attach, NewEvent, NewIncident
@@ -134,42 +134,41 @@ def _run(app: App, session: Session, incident: Incident, state: IncidentState, l
 
 def _do(app: App, session: Session, incident: Incident, state: IncidentState, plan: Plan, view: SlaView,
         item: Due, log_: list[ClockEvent], now: datetime) -> IncidentState:
-    """Write one due item: its event(s) and its letter; return the incident as it now is."""
+    """Write one due item: the change it makes, then the letter it causes; return the incident as it now is.
+
+    Which letter is gateway.outbound.notices' answer; this function records the
+    item (events carry its key, so the clock sees it done) and the state it changes.
+    """
     key = item.key(incident.ref)
     since = _customer_since(log_)
+    letter = for_due(app, state, plan, item, view, key, customer_side_since=since, last_activity=_last(log_),
+                     now=now)
+    state = _change(session, incident, state, item, log_, now)
+    if letter is not None:
+        _letter(app, session, incident, log_, now, letter)
+    elif item.kind == sla.ESCALATION:  # nobody to tell: recorded, so the rung counts as reached
+        _event(session, incident, log_, now, "escalation", {"rung": item.rung, "to": [], "key": item.short_key})
+    return state
+
+
+def _change(session: Session, incident: Incident, state: IncidentState, item: Due, log_: list[ClockEvent],
+            now: datetime) -> IncidentState:
+    """What a due item changes by itself: a missed response is recorded, a downgrade or timeout applied."""
     if item.kind == sla.RESPONSE:
         _event(session, incident, log_, now, "response", {
             "due": item.at.isoformat(), "met_at": None, "breached": True, "key": item.short_key})
-    elif item.kind == sla.STATUS:
-        _letter(app, session, incident, log_, now, status_letter(app, state, plan, item, view, _last(log_), key))
-    elif item.kind == sla.ESCALATION:
-        threshold = next((r for r in plan.terms(state.severity).escalation if r.rung == item.rung), None)
-        letter = escalation_letter(app, state, plan, item.rung, view, key, {
-            "threshold": threshold.after.text if threshold else ""}, {"key": item.short_key})
-        if letter is None:
-            _event(session, incident, log_, now, "escalation", {"rung": item.rung, "to": [], "key": item.short_key})
-        else:
-            _letter(app, session, incident, log_, now, letter)
     elif item.kind == sla.DOWNGRADE:
         level = int(item.rung)
-        rule = plan.terms(state.severity).downgrade
         _event(session, incident, log_, now, "severity", {
             "from": state.severity, "to": level, "reason": sla.DOWNGRADE_REASON, "by": "clock",
             "key": item.short_key})
         incident.severity, incident.updated_at = level, now
-        state = replace(state, severity=level)
-        _letter(app, session, incident, log_, now, customer_side_letter(
-            app, state, plan, item, since or item.at, key,
-            {"severity": level, "phone": app.settings.gateway.phone,
-             "after": describe_target(Target(rule.after, rule.clock), state.locale) if rule else ""}))
-    elif item.kind == sla.REMINDER:
-        _letter(app, session, incident, log_, now, customer_side_letter(app, state, plan, item, since or now, key))
+        return replace(state, severity=level)
     elif item.kind == sla.TIMEOUT:
         _event(session, incident, log_, now, "status", {
             "status": CLOSED, "reason": "timeout", "by": "clock", "key": item.short_key})
         incident.status, incident.closed_at, incident.updated_at = CLOSED, now, now
-        state = replace(state, status=CLOSED)
-        _letter(app, session, incident, log_, now, customer_side_letter(app, state, plan, item, since or now, key))
+        return replace(state, status=CLOSED)
     return state
 
 
@@ -182,6 +181,7 @@ def _event(session: Session, incident: Incident, log_: list[ClockEvent], now: da
 def _letter(app: App, session: Session, incident: Incident, log_: list[ClockEvent], now: datetime,
             letter: Letter) -> None:
     written = write(app, letter, now)
+    assert written.event is not None  # scheduled letters are always logged: the clock reads them
     attach = Attach(incident)
     message, event = attach.message(written.message), attach.event(written.event)
     message.incident_id = event.incident_id = incident.id

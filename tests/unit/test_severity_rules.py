@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.core import severity
+from gateway.core import severity_cues
 from gateway.core.model import Cue
 from gateway.core.body_head import BODY_HEAD, body_head
 from gateway.core.severity import assess_severity
@@ -435,8 +435,8 @@ _FRAGMENTS = st.sampled_from(
 def test_merged_cue_patterns_match_like_the_plain_alternation(text: str) -> None:
     # The speed-up in patterns.trie must not change what is found, where, or by which rule.
     for merged, marked in (
-        (severity._CUES_EN, [a for a in severity._MARKED if a[0] == " "]),
-        (severity._CUES_JA, [a for a in severity._MARKED if a[0] != " "]),
+        (severity_cues.CUES_EN, [a for a in severity_cues.MARKED if a[0] == " "]),
+        (severity_cues.CUES_JA, [a for a in severity_cues.MARKED if a[0] != " "]),
     ):
         plain = re.compile("|".join(marked))
         spans = [(m.span(), m.lastgroup) for m in merged.finditer(text)]
