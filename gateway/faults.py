@@ -8,7 +8,7 @@ what they would after a crash. Unset (always, in production) it costs one
 environment look-up.
 
 Points: "imap-after-commit" — the IMAP ledger rows of a batch are committed and
-the messages are not yet moved or flagged (gateway/imap_poll.py).
+the messages are not yet moved or flagged (gateway/intake/imap_poll.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """decide(): what to do with one parsed inbound mail. Pure: plain values in, a Decision out.
 
-The shell (gateway.processor) looks up the sender's role, the threading clues'
+The shell (gateway.work.processor) looks up the sender's role, the threading clues'
 incidents and the Message-IDs we know, and passes them in as a Context.
 """
 

@@ -1,7 +1,7 @@
 """IMAP intake: one poller per [[imap]] account, each on its own worker thread with its own connection.
 
 The thread owns the connection (imapclient is not thread-safe) and loops:
-poll the mailbox (gateway/imap_poll.py), then wait for mail — IDLE (RFC 2177)
+poll the mailbox (gateway/intake/imap_poll.py), then wait for mail — IDLE (RFC 2177)
 where the server has it and the account allows it, else sleep poll_interval —
 and poll again. Database writes are handed to the daemon's database workers, so
 SQLite keeps its single writer.
