@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine
+import logging
+
+# Alembic (1.18+) registers its seven built-in autogenerate plugins when it is first imported
+# and logs each one at INFO ("setup plugin alembic.autogenerate.tables", ...): seven lines at
+# the start of any program that set up logging before it imported this module. We add no
+# plugins, so the lines never say anything; silence that one logger before the import.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+from alembic import command  # noqa: E402 - after the logger above is quietened
+from alembic.config import Config  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
 
 
 def alembic_config(engine: Engine) -> Config:

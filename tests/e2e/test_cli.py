@@ -1,4 +1,5 @@
-"""The command line as an operator uses it: a real subprocess for `run`, in-process for the rest."""
+"""The command line as an operator uses it: real subprocesses for `run` and wherever the working
+directory, the environment or stderr matter; in-process calls of main() for the rest."""
 
 from __future__ import annotations
 
@@ -180,3 +181,123 @@ def test_run_on_a_port_already_taken_says_so_in_one_line(
         assert main(["--config", str(config), "run"]) == 1
     error = capsys.readouterr().err
     assert "cannot listen for SMTP" in error and "smtp.port" in error and "Traceback" not in error
+
+
+# The CLI forgives (issue 9): real processes, run from a directory that is not the settings file's.
+
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args], capture_output=True, text=True, cwd=cwd, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **(env or {})},
+    )
+
+
+def _elsewhere(tmp_path: Path) -> Path:
+    """A working directory with no settings file in it: only the named --config can be used."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    return folder
+
+
+def test_config_and_log_level_work_after_the_subcommand_too(tmp_path: Path, sqlite_url: str) -> None:
+    config, cwd = str(_write_config(tmp_path, sqlite_url)), _elsewhere(tmp_path)
+    upgraded = _cli("db", "upgrade", "-c", config, cwd=cwd)
+    assert upgraded.returncode == 0 and "schema at" in upgraded.stdout, upgraded.stderr
+    for args in (["db", "current", "--config", config, "--log-level", "DEBUG"],
+                 ["incidents", "list", "--config", config, "--log-level", "debug", "--json"],
+                 ["inbound", "list", "--json", "-c", config],
+                 ["customers", "list", "--config", config],
+                 ["check-config", "--log-level", "warning", "-c", config],
+                 ["--log-level", "ERROR", "status", "--config", config]):
+        done = _cli(*args, cwd=cwd)
+        assert done.returncode == 0, (args, done.stderr)
+    assert _cli("db", "current", "--config", config, cwd=cwd).stdout.startswith("schema at 0")
+
+
+def test_a_config_given_before_the_subcommand_is_not_undone_by_the_subcommand(
+        tmp_path: Path, sqlite_url: str) -> None:
+    config, cwd = str(_write_config(tmp_path, sqlite_url)), _elsewhere(tmp_path)
+    done = _cli("--config", config, "--log-level", "INFO", "db", "upgrade", cwd=cwd)
+    assert done.returncode == 0 and "schema at" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize(("args", "env", "named"), [
+    (["--log-level", "LOUD", "db", "current"], {}, "--log-level: 'LOUD'"),
+    (["incidents", "list", "--log-level", "verbose"], {}, "--log-level: 'verbose'"),
+    (["db", "current"], {"SUPPORT_GATEWAY_LOG_LEVEL": "chatty"}, "$SUPPORT_GATEWAY_LOG_LEVEL: 'chatty'"),
+])
+def test_a_wrong_log_level_is_one_line_on_stderr_and_exit_2(
+        tmp_path: Path, sqlite_url: str, args: list[str], env: dict[str, str], named: str) -> None:
+    config = str(_write_config(tmp_path, sqlite_url))
+    done = _cli(*args, "--config", config, cwd=_elsewhere(tmp_path), env=env)
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1 and named in done.stderr and "DEBUG, INFO" in done.stderr, done.stderr
+
+
+def _relative_config(folder: Path, **gateway: str) -> Path:
+    """A settings file whose data_dir (and the SQLite database under it) is relative."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["[gateway]", 'support_addresses = ["support@support.example.test"]', 'data_dir = "var"',
+             *(f"{key} = {json.dumps(value)}" for key, value in gateway.items()),
+             "[smtp]", "port = 0",
+             "[[customers]]", 'key = "demo"', 'name = "Demo"', 'plan = "enhanced"', 'domains = ["example.test"]',
+             'contacts = ["alice@example.test"]']
+    path = folder / "gateway.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_relative_paths_in_the_settings_are_taken_from_its_folder_not_the_current_one(tmp_path: Path) -> None:
+    config, cwd = _relative_config(tmp_path / "etc"), _elsewhere(tmp_path)
+    done = _cli("db", "upgrade", "--config", str(config), cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "etc" / "var" / "gateway.db").is_file()
+    assert not (cwd / "var").exists()
+    checked = _cli("check-config", "--config", "../etc/gateway.toml", cwd=cwd)  # a relative --config too
+    assert checked.returncode == 0 and f"sqlite:///{tmp_path / 'etc' / 'var' / 'gateway.db'}" in checked.stdout
+
+
+def test_a_relative_plans_dir_is_found_beside_the_settings_file(tmp_path: Path) -> None:
+    plans = tmp_path / "etc" / "plans"
+    plans.mkdir(parents=True)
+    (plans / "gold.toml").write_text(
+        'name = "gold"\ncalendar = "kaspersky"\n[customer_side]\ntimeout = "1mo"\n'
+        + "".join(f'[severity.{n}]\nresponse = {{ within = "{n}h", clock = "wall" }}\n' for n in range(1, 5)),
+        encoding="utf-8")
+    config = _relative_config(tmp_path / "etc", plans_dir="plans")
+    done = _cli("check-config", "--config", str(config), cwd=_elsewhere(tmp_path))
+    assert done.returncode == 0 and "gold" in done.stdout, done.stderr
+
+
+def test_the_daemon_and_its_work_process_keep_mail_beside_the_settings_file(tmp_path: Path) -> None:
+    config, cwd = _relative_config(tmp_path / "etc"), _elsewhere(tmp_path)
+    with subprocess.Popen(
+        [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    ) as process:
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            banner = process.stdout.readline()
+            assert f"outgoing mail to {tmp_path / 'etc' / 'var' / 'outbox'}" in banner, banner
+            port = int(banner.split("127.0.0.1:")[1].split(";")[0])
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+                client.sendmail("alice@example.test", [SUPPORT], customer_mail())
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+            log = process.stderr.read()
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert len(list((tmp_path / "etc" / "var" / "outbox").glob("*.eml"))) == 1  # written by the work process
+    assert not (cwd / "var").exists()
+    assert "alembic" not in log and "Traceback" not in log, log
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_migrations_print_no_alembic_chatter(tmp_path: Path, sqlite_url: str, level: str) -> None:
+    config, cwd = str(_write_config(tmp_path, sqlite_url)), _elsewhere(tmp_path)
+    for command in ("current", "upgrade", "current", "downgrade"):
+        done = _cli("db", command, "--config", config, "--log-level", level, cwd=cwd)
+        assert done.returncode == 0 and "schema at" in done.stdout, done.stderr
+        assert "alembic" not in done.stderr and "setup plugin" not in done.stderr, done.stderr

@@ -1,0 +1,100 @@
+"""`support-gateway inspect|replay|report`: what the gateway makes of mail, on files or a simulated clock."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway.app import build_app
+from gateway.ops import views
+from gateway.ops.cli_common import emit, settings_of
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from gateway.ops.inspect import describe, directory_from_settings, inspect_file
+
+    app = build_app(settings_of(args), create_secret=False)
+    directory = directory_from_settings(app)
+    failures = 0
+    for name in args.files:
+        result = inspect_file(app, Path(name), directory)
+        failures += "error" in result and result["error"] == "unreadable"
+        emit(result, args.json, describe(result))
+    return 1 if failures else 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Play recorded mail through the gateway on a simulated clock; print the timeline (issue 5)."""
+    from datetime import datetime
+
+    from gateway.ops.replay import format_entry, replay
+
+    try:
+        until = datetime.fromisoformat(args.until)
+    except ValueError:
+        print(f"support-gateway: --until: not an RFC 3339 time: {args.until!r}", file=sys.stderr)
+        return 2
+    if until.tzinfo is None:
+        print("support-gateway: --until needs an offset, e.g. 2026-12-31T23:59:00+09:00", file=sys.stderr)
+        return 2
+    path = Path(args.path)
+    if not path.exists():
+        print(f"support-gateway: {path}: no such file or directory", file=sys.stderr)
+        return 2
+    for item in replay(settings_of(args), path, until):
+        print(format_entry(item, args.json))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The quarterly review of one customer's incidents: print it, write the HTML, or queue it (issue 5)."""
+    from gateway.clock import SystemClock
+    from gateway.ops.report import ReportError, figures, queue, recipients, render
+
+    settings = settings_of(args)
+    app = build_app(settings, create_secret=False)
+    with views.open_sessions(settings) as sessions:
+        try:
+            with sessions.begin() as session:
+                customer, report = figures(app, session, args.customer, args.quarter)
+                mail = render(app, customer, report)
+                if args.send:
+                    to = recipients(app, args.customer)
+                    if not to:
+                        raise ReportError(f"customer {args.customer!r} has no contacts or TAM to send to")
+                    row = queue(session, app, mail, to, SystemClock().now())
+                    session.flush()
+                    print(f"queued as outbox {row.id} to {', '.join(to)}")
+        except (ReportError, ValueError) as exc:
+            print(f"support-gateway: report: {exc}", file=sys.stderr)
+            return 1
+    if args.html:
+        Path(args.html).write_text(mail.html_standalone(), encoding="utf-8")
+    if not args.send:
+        print(mail.subject)
+        print()
+        print(mail.text, end="")
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add `inspect`, `replay` and `report` to the CLI's subcommands."""
+    inspect = commands.add_parser("inspect", help="show what the gateway would make of mail files")
+    inspect.add_argument("files", nargs="+", metavar="FILE", help="mail files (.eml, raw RFC 5322 bytes)")
+    inspect.add_argument("--json", action="store_true", help="one JSON object per line per file")
+    inspect.set_defaults(func=cmd_inspect)
+
+    replaying = commands.add_parser("replay", help="play .eml files or an mbox on a simulated clock (what-if)")
+    replaying.add_argument("path", help="a directory of .eml files, one .eml, or an mbox file")
+    replaying.add_argument("--until", required=True, help="RFC 3339 time to run the clock to")
+    replaying.add_argument("--json", action="store_true", help="one JSON object per line")
+    replaying.set_defaults(func=cmd_replay)
+
+    reporting = commands.add_parser("report", help="a customer's quarterly review (TAM, msa-enterprise)")
+    reporting.add_argument("customer", help="the customer key")
+    reporting.add_argument("--quarter", required=True, help="e.g. 2026Q4")
+    reporting.add_argument("--html", metavar="FILE", help="also write the HTML version (chart inline) to FILE")
+    reporting.add_argument("--send", action="store_true", help="queue it to the customer's contacts and TAM")
+    reporting.set_defaults(func=cmd_report)
