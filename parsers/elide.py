@@ -38,6 +38,10 @@ _NOT_B64_LINE = re.compile(rb"[^A-Za-z0-9+/=\r\n]")
 # the feed parser's own headerRE.
 _STRUCTURAL = re.compile(rb"\n(?=[-\s]|From |[\x21-\x39\x3b-\x7e]*:)|\r(?!\n)")
 _BARE_CR = re.compile(rb"\r(?!\n)")
+# One or more blank lines after a line break: structure inside message/* parts (RFC 3464 §2.1:
+# a delivery-status body is blocks of fields separated by blank lines; RFC 2046 §5.2.1: the
+# blank line that ends an enclosed message's header).
+_BLANK_LINES = re.compile(rb"\r?\n(?:\r?\n)+")
 
 
 @dataclass
@@ -121,7 +125,17 @@ def _base64_runs(raw: bytes) -> Iterator[tuple[int, int]]:
         # A bare CR is a line break to the parser (a blank line, even): leave
         # such a run to the line-by-line scan.
         if stop - begin >= _MIN_SPAN and not _BARE_CR.search(raw, begin, stop):
-            yield begin, stop
+            yield from _between_blank_lines(raw, begin, stop)
+
+
+def _between_blank_lines(raw: bytes, begin: int, stop: int) -> Iterator[tuple[int, int]]:
+    """The parts of a run between its blank lines, long enough to cut: the blank lines stay."""
+    for blank in _BLANK_LINES.finditer(raw, begin, stop):
+        if blank.start() - begin >= _MIN_SPAN:
+            yield begin, blank.start()
+        begin = blank.end()
+    if stop - begin >= _MIN_SPAN:
+        yield begin, stop
 
 
 def _inert_runs(raw: bytes, start: int, stop: int) -> Iterator[tuple[int, int]]:

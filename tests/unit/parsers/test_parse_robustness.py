@@ -383,3 +383,17 @@ def test_a_mail_handed_over_as_a_bytearray_parses_exactly_as_the_same_bytes() ->
     raw = big.as_bytes()
     parsed = parse_mail(bytearray(raw))
     assert parsed == parse_mail(raw) and parsed.attachments[0].payload == bytes(range(256)) * 3000
+
+
+def test_blank_lines_between_delivery_status_blocks_survive_the_memory_shortcut() -> None:
+    # Found by the property test above: a base64-looking run "0\n\n0" inside message/delivery-status
+    # was cut out whole, and with it the blank line that separates two blocks of fields (RFC 3464 §2.1).
+    raw = (b"From: a@example.com\nContent-Type: multipart/mixed; boundary=m\n\npreamble\n--m\n"
+           b"Content-Type: message/delivery-status\n\nContent-Type: multipart/mixed; boundary=x\n0\n\n0\n"
+           b"--m--\nepilogue\n")
+    plain = parse_mail(raw)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parsers.elide, "MIN_MAIL", 0)
+        patch.setattr(parsers.elide, "_WINDOW", 8)
+        patch.setattr(parsers.elide, "_MIN_SPAN", 4)
+        assert parse_mail(raw) == plain
