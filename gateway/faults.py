@@ -9,6 +9,9 @@ environment look-up.
 
 Points: "imap-after-commit" — the IMAP ledger rows of a batch are committed and
 the messages are not yet moved or flagged (gateway/intake/imap_poll.py).
+"work-start" — a work process has built its app and entered its loop and has not
+yet told the daemon it runs (gateway/daemon/worker.py): a work process that dies
+at start, which must fail the daemon's start rather than let it report READY.
 """
 
 from __future__ import annotations

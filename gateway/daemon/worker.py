@@ -7,12 +7,15 @@ Python runs one thread at a time per process; parsing, deciding and writing
 incidents would otherwise take the CPU from the SMTP sessions and make senders
 wait for their 250. In its own process the work uses the machine's second core
 and the intake stays quick. The daemon starts, wakes, drains and restarts it
-(gateway.daemon.serve); it ignores SIGINT/SIGTERM and stops when told to or when its
-parent is gone, so nothing is left half-done by a signal.
+(gateway.daemon.supervisor); it ignores SIGINT/SIGTERM and stops when told to or when its
+parent is gone, so nothing is left half-done by a signal. Once it has built its app,
+opened its database engines and entered its loop it says so (one StartReport on a
+pipe): the daemon reports READY only then.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -23,12 +26,14 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.app import App, build_app
 from gateway.work.directory import SenderCache
 from gateway.daemon.doorbell import Listener
 from gateway.clock import Clock, SystemClock
+from gateway.faults import crash_point
 from gateway.work.processor import process_pending
 from gateway.work.scheduler import next_wakeup, tick
 from gateway.outbound.configure import make_transport, retry_policy
@@ -108,10 +113,13 @@ class WorkLoop:
             return IDLE_SECONDS
         return max(0.01, min((due - self.clock.now()).total_seconds(), IDLE_SECONDS))
 
-    def run(self, wake: Wake, stop: Stop, parent_pid: int | None = None) -> None:
+    def run(self, wake: Wake, stop: Stop, parent_pid: int | None = None,
+            on_running: Callable[[], None] = lambda: None) -> None:
+        """Loop until `stop`; `on_running` is called once both loops are under way."""
         sender = threading.Thread(target=self._send_loop, name="sender")
         sender.start()
         try:
+            on_running()
             self._process_loop(wake, stop, parent_pid)
         finally:
             self._processing_done.set()
@@ -152,21 +160,54 @@ def _guarded(what: str, step: Callable[[], T], failed: T | int = -1) -> T | int:
         return failed
 
 
-def worker_main(settings_data: dict[str, Any], doorbell: Connection, stop: Stop, parent_pid: int,
-                log_level: int) -> None:
-    """Entry point of the work process (multiprocessing, spawn)."""
+@dataclass(frozen=True)
+class StartReport:
+    """The work process's one word to the daemon: it runs (no problem), or why it could not start."""
+
+    problem: str | None = None
+
+
+def worker_main(settings_data: dict[str, Any], doorbell: Connection, reports: Connection, stop: Stop,
+                parent_pid: int, log_level: int) -> None:
+    """Entry point of the work process (multiprocessing, spawn): start, report, loop until stopped."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s")
+    engines: list[Engine] = []
+    try:
+        try:
+            loop = _start_work(settings_data, engines)
+        except Exception as exc:  # noqa: BLE001 - told to the daemon, which fails its start with it
+            log.exception("the work process cannot start")
+            _report(reports, StartReport(problem=f"{type(exc).__name__}: {exc}"))
+            raise SystemExit(1) from None
 
+        def running() -> None:
+            crash_point("work-start")
+            _report(reports, StartReport())
+
+        loop.run(Listener(doorbell), stop, parent_pid, on_running=running)
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def _start_work(settings_data: dict[str, Any], engines: list[Engine]) -> WorkLoop:
+    """Build the app and open the engines, each connected once: a database only this process
+    cannot reach fails the start here, not the first step."""
     settings = settings_from_dict(settings_data)
     url, synchronous = settings.database_url, settings.database.sqlite_synchronous
     readers = make_engine(url, sqlite_synchronous=synchronous)
+    engines.append(readers)
     writers = make_engine(url, sqlite_synchronous=synchronous, immediate=True)
-    try:
-        loop = WorkLoop(build_app(settings), make_sessionmaker(readers), make_sessionmaker(writers),
-                        make_transport(settings), retry_policy(settings), SystemClock())
-        loop.run(Listener(doorbell), stop, parent_pid)
-    finally:
-        readers.dispose()
-        writers.dispose()
+    engines.append(writers)
+    for engine in engines:
+        engine.connect().close()
+    return WorkLoop(build_app(settings), make_sessionmaker(readers), make_sessionmaker(writers),
+                    make_transport(settings), retry_policy(settings), SystemClock())
+
+
+def _report(reports: Connection, report: StartReport) -> None:
+    with contextlib.suppress(OSError):  # the daemon is gone: the loop notices and stops
+        reports.send(report)
+    reports.close()

@@ -187,8 +187,13 @@ def imap_credentials(settings: Settings) -> list[tuple[ImapSection, str]]:
 
 
 async def serve_imap(account: ImapSection, password: str, database: Database, clock: Clock, *, max_size: int,
-                     wake: Callable[[], None], stop: asyncio.Event) -> None:
-    """Run one poller on its own thread until `stop` is set; the batch in hand is finished first."""
+                     wake: Callable[[], None], stop: asyncio.Event,
+                     started: Callable[[], None] = lambda: None) -> None:
+    """Run one poller on its own thread until `stop` is set; the batch in hand is finished first.
+
+    `started()` is called once the thread runs, before it connects: a server that is
+    down is the poller's to retry, and must not hold up the daemon's READY.
+    """
     loop = asyncio.get_running_loop()
 
     def submit_db(work: Callable[..., Any], *args: object) -> Future[Any]:
@@ -197,7 +202,8 @@ async def serve_imap(account: ImapSection, password: str, database: Database, cl
     poller = ImapPoller(account, password, database.sessions, clock, max_size=max_size, submit_db=submit_db,
                         on_batch=lambda: loop.call_soon_threadsafe(wake))
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"imap-{account.name}")
-    work = loop.run_in_executor(executor, poller.run)
+    work = loop.run_in_executor(executor, poller.run)  # the executor has started its thread on return
+    started()
     stopping = asyncio.ensure_future(stop.wait())
     try:
         await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)

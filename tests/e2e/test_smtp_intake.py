@@ -12,6 +12,7 @@ from gateway.settings import Settings
 from store.db import make_engine
 from tests.support.daemon import RunningDaemon
 from tests.support.mails import customer_mail
+from tests.support.processes import work_processes as _work_processes
 from tests.support.relay_sink import RelaySink
 
 SUPPORT = "support@support.example.test"
@@ -143,22 +144,6 @@ def test_mail_left_received_by_a_crash_is_processed_at_start_up(
         assert len(relay_sink.wait_for(1)) == 1
     finally:
         running.stop()
-
-
-def _work_processes(daemon_pid: int) -> list[int]:
-    import subprocess as sp
-
-    children = sp.run(["pgrep", "-P", str(daemon_pid)], capture_output=True, text=True).stdout.split()
-    found = []
-    for child in children:
-        try:
-            with open(f"/proc/{child}/cmdline", "rb") as handle:
-                command = handle.read()
-        except FileNotFoundError:  # exited meanwhile
-            continue
-        if b"multiprocessing.spawn" in command and b"resource_tracker" not in command:
-            found.append(int(child))
-    return found
 
 
 def test_a_killed_work_process_is_restarted_and_mail_still_gets_its_ack(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 from gateway.clock import Clock
 from gateway.daemon.serve import Ready, serve
@@ -11,9 +12,12 @@ from gateway.settings import Settings
 
 
 class RunningDaemon:
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None,
+                 on_ready: Callable[[Ready], None] | None = None) -> None:
+        """`on_ready`, if given, runs on the daemon's loop at READY, before start() returns."""
         self.settings = settings
         self.clock = clock
+        self._on_ready = on_ready
         self.ready: Ready | None = None
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -27,6 +31,8 @@ class RunningDaemon:
             self._stop = asyncio.Event()
 
             def on_ready(info: Ready) -> None:
+                if self._on_ready is not None:
+                    self._on_ready(info)
                 self.ready = info
                 self._ready.set()
 
