@@ -143,6 +143,8 @@ def trace_one_mail(show: bool) -> None:
           f"then {len(after_outbox)} more to the .eml on disk")
     busiest = entered.most_common(6)
     print("files entered most often: " + ", ".join(f"{name} {count}x" for name, count in busiest))
+    letters = {name: count for name, count in entered.items() if name.endswith(("effects.py", "letters.py"))}
+    print("entered from another file: " + ", ".join(f"{name} {count}x" for name, count in sorted(letters.items())))
     if show:
         print("  " + "\n  ".join(order))
         print("  -- after the outbox row --\n  " + "\n  ".join(after_outbox))
