@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.core.authenticity import AuthPolicy
 from gateway.core.decide import Policy
 from gateway.core.plan import Duration, Plan, Target, with_agreed_reports
 from gateway.plans import PlanBook, PlanError, load_plans
@@ -65,5 +66,11 @@ def build_app(settings: Settings, *, create_secret: bool = True) -> App:
             workaround_plans=frozenset(name for name, plan in plans.plans.items() if plan.workaround_downgrade),
             escalation_ladders={name: plan.customer_escalation_ladder for name, plan in plans.plans.items()
                                 if plan.customer_escalation_ladder},
+            authentication=_authentication_policy(settings),
         ),
     )
+
+
+def _authentication_policy(settings: Settings) -> AuthPolicy | None:
+    section = settings.authentication
+    return None if section is None else AuthPolicy(engineers=section.engineers, customers=section.customers)

@@ -22,6 +22,7 @@ UNKNOWN_SENDER = "unknown-sender"          # not a contact of any customer: held
 UNKNOWN_CONTACT = "unknown-contact"        # a known customer's domain, not an authorized contact: held
 ENGINEER_UNVERIFIED = "engineer-unverified"  # engineer From without our reply token: held, nothing changes
 NO_SENDER = "no-sender"                    # no usable From address at all
+UNAUTHENTICATED = "unauthenticated"        # [authentication] customers = "quarantine": no aligned pass
 
 # Why an inbound mail was quarantined (kept, needs an operator).
 UNPARSEABLE = "unparseable"

@@ -6,7 +6,8 @@ SUPPORT_GATEWAY_DATABASE_URL overrides `[database] url`.
 
 Relative paths in the file are taken from the file's own folder, so a command
 means the same thing from any working directory. The sections themselves live
-in gateway.settings_sections and gateway.settings_people; import them from here.
+in gateway.settings_sections, gateway.settings_people and gateway.settings_auth; import them
+from here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
+from gateway.settings_auth import AuthenticationSection
 from gateway.settings_people import AgreedReportSection, CustomerSection, EngineersSection
 from gateway.settings_sections import (
     Address,
@@ -37,6 +39,7 @@ __all__ = [
     "AgreedReportSection", "CustomerSection", "DatabaseSection", "EngineersSection", "GatewaySection",
     "ImapSection", "OutboundSection", "RelaySection", "Settings", "SettingsError", "SmtpSection",
     "TokensSection", "load_settings", "settings_from_dict",
+    "AuthenticationSection",
 ]
 
 
@@ -49,6 +52,7 @@ class Settings(Section):
     imap: list[ImapSection] = []
     engineers: EngineersSection = EngineersSection()
     tokens: TokensSection = TokensSection()
+    authentication: AuthenticationSection | None = None  # None: nothing is checked (issue 10)
     customers: list[CustomerSection] = []
     # Escalation rung → internal recipients (issue 5), e.g. `support-manager = ["mgr@vendor.test"]`.
     # A rung without recipients goes to the engineers' queue address.

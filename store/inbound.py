@@ -7,6 +7,7 @@ SMTP retry after a lost 250, an IMAP re-fetch after a crash) is one row.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,6 +36,9 @@ class InboundMessage(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who really sent it (issue 10, [authentication]): the verdict as gateway.core.authenticity.as_record
+    # writes it; NULL when authentication is off.
+    authentication: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     incident: Mapped[Incident | None] = relationship()
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from gateway import codes
+from gateway.core import authenticity
 from gateway.core import commands as cmd
 from gateway.core.commands import ParsedReply, parse_reply, split_items
 from gateway.core.conversation import customer_message, engineer_reply
@@ -47,6 +48,7 @@ class Policy:
     escalation_ladders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # `replay` only: engineers are recognised by From alone (recorded mail has no valid token).
     trust_engineer_from: bool = False
+    authentication: authenticity.AuthPolicy | None = None  # [authentication]; None: nothing is checked
 
 
 def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Policy) -> Decision:
@@ -64,13 +66,16 @@ def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Polic
     if not mail.from_addr:
         return Decision(Action.HOLD, codes.NO_SENDER)
     sender = context.sender
+    held = authenticity.held_for_authentication(sender, context.authentication, policy.authentication)
+    if held is not None:  # issue 10: proof of the sender comes before anything the mail asks for
+        return held
     if sender.role == ENGINEER:
         return _engineer(mail, context, policy)
     if sender.role == UNKNOWN_AT_CUSTOMER:
         return Decision(Action.HOLD, codes.UNKNOWN_CONTACT, sender.customer, held_reply=policy.held_reply)
     if sender.role != CONTACT or sender.customer is None:
         return Decision(Action.HOLD, codes.UNKNOWN_SENDER)
-    return _customer(mail, envelope, context, policy)
+    return authenticity.recorded(_customer(mail, envelope, context, policy), context.authentication)
 
 
 def _customer(mail: ParsedMail, envelope: Envelope, context: Context, policy: Policy) -> Decision:

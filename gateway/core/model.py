@@ -130,6 +130,26 @@ class Clues:
 
 
 @dataclass(frozen=True)
+class AuthVerdict:
+    """What proves, or fails to prove, who sent a mail: one method's result for one domain (RFC 8601 §2.7).
+
+    Made by the shell (gateway.work.authentication) from trusted Authentication-Results or its
+    own DKIM check; judged by gateway.core.authenticity. Only an aligned pass proves the From domain.
+    """
+
+    method: str  # "dkim" | "dmarc" | "spf" | "none"
+    result: str  # RFC 8601 §2.7 result: "pass", "fail", "neutral", "none", "temperror", "permerror", ...
+    domain: str = ""  # what the result is for: DKIM d=, DMARC header.from, SPF smtp.mailfrom's domain
+    detail: str = ""  # why, in words: "body hash mismatch", "no key at s1._domainkey.example.test"
+    by: str = ""  # who says so: a trusted authserv-id, or "gateway" (our own DKIM check)
+    aligned: bool = False  # `domain` is the From domain, a parent or a child of it (RFC 7489 §3.1.1)
+
+    @property
+    def passed(self) -> bool:
+        return self.result == "pass" and self.aligned
+
+
+@dataclass(frozen=True)
 class Context:
     """What the shell looked up for one mail before deciding."""
 
@@ -137,6 +157,7 @@ class Context:
     clues: Clues = Clues()
     by_message_id: Mapping[str, int] = field(default_factory=dict)  # Message-ID → incident number
     incidents: Mapping[int, IncidentState] = field(default_factory=dict)  # by number
+    authentication: AuthVerdict | None = None  # None: [authentication] is not configured
 
 
 @dataclass(frozen=True)
@@ -196,6 +217,8 @@ class Decision:
     held_reply: bool = False  # send the polite "who may open incidents" reply
     text: str = ""  # the mail's own text (quoted history and signature removed)
     customer_escalation: CustomerEscalation | None = None  # the customer asked to escalate (Kaspersky)
+    authentication: AuthVerdict | None = None  # shown to engineers in the notice of a customer's mail
+    detail: str = ""  # why a mail is held, for the inbound row (default: the reason and the sender)
 
     @property
     def new_incidents(self) -> int:

@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.app import App, build_app
+from gateway.work.authentication import authenticator_for
 from gateway.work.directory import SenderCache
 from gateway.daemon.doorbell import Listener
 from gateway.clock import Clock, SystemClock
@@ -80,12 +81,13 @@ class WorkLoop:
 
     def __post_init__(self) -> None:
         self._senders = SenderCache()
+        self._authenticator = authenticator_for(self.app.settings)  # its DNS cache lives as long as the loop
         self._send_wake = threading.Event()
         self._processing_done = threading.Event()
 
     def process_step(self) -> int:
         done = process_pending(self.app, self.readers, self.clock, self.app.settings.gateway.process_batch,
-                               self.writers, self._senders)
+                               self.writers, self._senders, self._authenticator)
         if done:
             self._send_wake.set()
         return done

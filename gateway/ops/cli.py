@@ -62,8 +62,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from gateway.intake.imap import imap_credentials
 
     imap_credentials(settings)  # so is a missing [[imap]] password (issue 3)
+    from gateway.work.authentication import authenticator_for
+
+    authenticator_for(settings)  # and an unreadable [authentication] dns_zone_file (issue 10)
     print(f"{config_path(args)}: OK — {len(settings.customers)} customer(s), "
           f"plans: {', '.join(sorted(app.plans.plans))}; database {views.safe_url(settings.database_url)}")
+    section = settings.authentication
+    print(f"authentication: {section.describe() if section else 'off (no [authentication] section)'}")
     return 0
 
 

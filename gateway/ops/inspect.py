@@ -13,10 +13,12 @@ from typing import Any
 
 from gateway import codes
 from gateway.app import App
+from gateway.core.authenticity import as_record
 from gateway.core.decide import decide
 from gateway.core.model import (
     CONTACT, ENGINEER, STRANGER, UNKNOWN_AT_CUSTOMER, Action, Context, CustomerRef, Envelope, Sender,
 )
+from gateway.work.authentication import Authenticator
 from parsers import UnparseableMail, parse_mail
 
 
@@ -43,7 +45,8 @@ def _sender(app: App, directory: dict[str, CustomerRef], address: str) -> Sender
     return Sender(STRANGER)
 
 
-def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name: str) -> dict[str, Any]:
+def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name: str,
+                  authenticator: Authenticator | None = None) -> dict[str, Any]:
     try:
         mail = parse_mail(raw)
     except UnparseableMail as exc:
@@ -53,7 +56,9 @@ def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name:
     return_path = (mail.header("return-path") or "").strip().strip("<>")
     envelope = Envelope(return_path if mail.header("return-path") is not None else mail.from_addr,
                         mail.to + mail.cc)
-    decision = decide(mail, envelope, Context(_sender(app, directory, mail.from_addr)), app.policy)
+    verdict = authenticator.verdict(raw, mail) if authenticator is not None else None  # DNS, as the daemon does
+    decision = decide(mail, envelope, Context(_sender(app, directory, mail.from_addr), authentication=verdict),
+                      app.policy)
     assessment = decision.assessment
     return {
         "file": name,
@@ -78,15 +83,17 @@ def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name:
         "severity": assessment.severity if assessment else None,
         "cues": [asdict(cue) for cue in assessment.cues] if assessment else [],
         "defects": list(mail.defects),
+        "authentication": as_record(verdict) if verdict is not None else None,
     }
 
 
-def inspect_file(app: App, path: Path, directory: dict[str, CustomerRef]) -> dict[str, Any]:
+def inspect_file(app: App, path: Path, directory: dict[str, CustomerRef],
+                 authenticator: Authenticator | None = None) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return {"file": str(path), "error": "unreadable", "detail": str(exc)}
-    return inspect_bytes(app, raw, directory, str(path))
+    return inspect_bytes(app, raw, directory, str(path), authenticator)
 
 
 def describe(result: dict[str, Any]) -> str:
@@ -99,6 +106,8 @@ def describe(result: dict[str, Any]) -> str:
         f"  subject:   {result['subject']}",
         f"  action:    {result['action']} ({result['reason']})",
     ]
+    if result.get("authentication"):
+        lines.append(f"  sender:    {result['authentication']['summary']}")
     if result["severity"] is not None:
         lines.append(f"  severity:  {result['severity']} (requested: {result['requested_severity']})")
     lines += [f"  cue:       {c['kind']} {c['rule']} {c['matched']!r} in {c['where']}" for c in result["cues"]]

@@ -14,12 +14,13 @@ from gateway.ops.cli_common import emit, settings_of
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from gateway.ops.inspect import describe, directory_from_settings, inspect_file
+    from gateway.work.authentication import authenticator_for
 
     app = build_app(settings_of(args), create_secret=False)
-    directory = directory_from_settings(app)
+    directory, authenticator = directory_from_settings(app), authenticator_for(app.settings)
     failures = 0
     for name in args.files:
-        result = inspect_file(app, Path(name), directory)
+        result = inspect_file(app, Path(name), directory, authenticator)
         failures += "error" in result and result["error"] == "unreadable"
         emit(result, args.json, describe(result))
     return 1 if failures else 0

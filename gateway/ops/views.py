@@ -166,6 +166,7 @@ def show_inbound(sessions: sessionmaker[Session], inbound_id: int, *, raw: bool 
         detail = _inbound_summary(row)
         detail["rcpt_tos"] = row.rcpt_tos
         detail["sha256"] = row.sha256
+        detail["authentication"] = row.authentication.get("summary") if row.authentication else None
         if raw:
             stored = session.get(InboundRaw, inbound_id)
             detail["raw"] = stored.raw if stored is not None else b""

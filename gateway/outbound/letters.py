@@ -16,7 +16,8 @@ from typing import Any
 from gateway import codes
 from gateway.app import App
 from gateway.core import commands as cmd
-from gateway.core.model import CustomerRef, Decision, IncidentState, SeverityAssessment, SplitItem
+from gateway.core.authenticity import for_template
+from gateway.core.model import AuthVerdict, CustomerRef, Decision, IncidentState, SeverityAssessment, SplitItem
 from gateway.core.sla import first_response_due
 from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
 from gateway.outbound.mime import clean_header
@@ -46,7 +47,7 @@ def for_new_incident(app: App, decision: Decision, mail: ParsedMail, incident: N
     letters = [_ack(app, incident, customer, assessment, mail.from_name, mail.from_addr, linked, why,
                     in_reply_to, references)]
     letters += _queue_notice(app, "recurrence" if linked else "new", incident, incident.side, incident.status,
-                             customer, mail.from_addr, decision.text, linked)
+                             customer, mail.from_addr, decision.text, linked, decision.authentication)
     return letters
 
 
@@ -67,7 +68,7 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[L
     after = decision.after
     assert after is not None
     letters = _queue_notice(app, "reply", after, after.side, after.status, customer_of(after), mail.from_addr,
-                            decision.text)
+                            decision.text, authentication=decision.authentication)
     asked = decision.customer_escalation
     if asked is None:
         return letters
@@ -152,9 +153,12 @@ def _ack(app: App, incident: NewIncident, customer: CustomerRef, assessment: Sev
 
 
 def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, side: str, status: str,
-                  customer: CustomerRef, author: str, text: str,
-                  linked: IncidentState | None = None) -> list[Letter]:
-    """Tell the engineers' queue (if one is configured) of a new incident, a reply, a recurrence, a split."""
+                  customer: CustomerRef, author: str, text: str, linked: IncidentState | None = None,
+                  authentication: AuthVerdict | None = None) -> list[Letter]:
+    """Tell the engineers' queue (if one is configured) of a new incident, a reply, a recurrence, a split.
+
+    With `[authentication]`, the notice of a customer's mail says whether its sender is proven (issue 10).
+    """
     queue = app.settings.engineers.queue_address
     if queue is None:
         return []
@@ -168,4 +172,5 @@ def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, si
                        "author": author,
                        "text": text,
                        "linked": linked.ref if linked else None,
+                       "authentication": for_template(authentication),
                    })]

@@ -107,8 +107,8 @@ def apply_update(session: Session, incident: Incident, update: IncidentUpdate) -
 
 
 def _hold(app: App, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
-    outcome = Outcome(codes.QUARANTINED, decision.reason,
-                      f"held for an operator: {decision.reason} ({mail.from_addr or 'no From'})")
+    outcome = Outcome(codes.QUARANTINED, decision.reason, decision.detail
+                      or f"held for an operator: {decision.reason} ({mail.from_addr or 'no From'})")
     outcome.outbox.extend(write(app, letter, now).outbox for letter in letters.for_held_mail(app, decision, mail))
     return outcome
 

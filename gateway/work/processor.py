@@ -37,9 +37,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import codes
 from gateway.app import App
 from gateway.clock import Clock
+from gateway.core.authenticity import as_record
 from gateway.core.correlate import extract_clues, wanted_numbers
 from gateway.core.decide import decide
-from gateway.core.model import Context, Decision, Envelope, IncidentState
+from gateway.core.model import AuthVerdict, Context, Decision, Envelope, IncidentState
+from gateway.work.authentication import Authenticator, authenticator_for
 from gateway.work.directory import SenderCache
 from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, new_incidents, plan
 from gateway.work.scheduler import reschedule
@@ -63,16 +65,18 @@ class Prepared:
     mail: ParsedMail | None = None
     decision: Decision | None = None
     failure: tuple[str, str] | None = None  # (reason code, detail)
+    authentication: AuthVerdict | None = None  # kept on the inbound row (issue 10)
 
 
 def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limit: int = 100,
-                    writers: sessionmaker[Session] | None = None, senders: SenderCache | None = None) -> int:
+                    writers: sessionmaker[Session] | None = None, senders: SenderCache | None = None,
+                    authenticator: Authenticator | None = None) -> int:
     """Process up to `limit` received mails, oldest first; return how many were looked at.
 
     `writers` may be a session factory whose SQLite transactions begin IMMEDIATE
     (see store.db.make_engine); it defaults to `readers`. `senders` keeps
     senders' roles across calls (the work loop passes one); without it each
-    batch looks them up afresh.
+    batch looks them up afresh; likewise `authenticator` ([authentication], its DNS cache).
     """
     writers = writers or readers
     now = clock.now()
@@ -80,7 +84,7 @@ def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limi
     if not ids:
         return 0
     try:
-        outcomes = _plan_all(app, writers, _prepare_all(app, readers, ids, senders), now)
+        outcomes = _plan_all(app, writers, _prepare_all(app, readers, ids, senders, authenticator), now)
         with writers.begin() as session:
             _write(app, session, outcomes, now)
     except Exception:  # noqa: BLE001 - a failed batch is retried mail by mail
@@ -128,11 +132,12 @@ class _Batch:
 
     senders: SenderCache
     incidents: dict[int, IncidentState]
+    authenticator: Authenticator | None = None  # None: [authentication] is off
 
 
-def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int],
-                 senders: SenderCache | None = None) -> list[Prepared]:
-    batch = _Batch(senders or SenderCache(), {})
+def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int], senders: SenderCache | None = None,
+                 authenticator: Authenticator | None = None) -> list[Prepared]:
+    batch = _Batch(senders or SenderCache(), {}, authenticator or authenticator_for(app.settings))
     with readers() as session:
         rows = session.execute(
             select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos)
@@ -152,17 +157,19 @@ def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from:
         return Prepared(inbound_id, failure=(codes.UNPARSEABLE, str(exc)))
     try:
         envelope = Envelope(mail_from, tuple(rcpt_tos))
-        decision = decide(mail, envelope, _context(session, app, mail, envelope, batch), app.policy)
+        context = _context(session, app, raw, mail, envelope, batch)
+        decision = decide(mail, envelope, context, app.policy)
     except Exception as exc:  # noqa: BLE001 - a bug on one mail quarantines that mail only
         log.exception("inbound %s: decision failed", inbound_id)
         return Prepared(inbound_id, mail, failure=(codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"))
     if decision.after is not None:
         batch.incidents[decision.after.number] = decision.after
-    return Prepared(inbound_id, mail, decision)
+    return Prepared(inbound_id, mail, decision, authentication=context.authentication)
 
 
-def _context(session: Session, app: App, mail: ParsedMail, envelope: Envelope, batch: _Batch) -> Context:
-    """Look up what decide() needs: the sender's role, known Message-IDs, the incidents referred to."""
+def _context(session: Session, app: App, raw: bytes, mail: ParsedMail, envelope: Envelope,
+             batch: _Batch) -> Context:
+    """What decide() needs: the sender's role, known Message-IDs, the incidents, who really sent it."""
     sender = batch.senders.sender(session, mail.from_addr, app.settings.engineers)
     clues = extract_clues(mail, envelope, app.policy.own_addresses)
     by_message_id = numbers_for_message_ids(session, clues.message_ids)
@@ -170,7 +177,8 @@ def _context(session: Session, app: App, mail: ParsedMail, envelope: Envelope, b
     missing = numbers - batch.incidents.keys()
     batch.incidents.update(incident_states(session, missing))
     incidents = {n: batch.incidents[n] for n in numbers if n in batch.incidents}
-    return Context(sender, clues, by_message_id, incidents)
+    verdict = batch.authenticator.verdict(raw, mail) if batch.authenticator is not None else None
+    return Context(sender, clues, by_message_id, incidents, verdict)
 
 
 def _plan_all(app: App, writers: sessionmaker[Session], prepared: list[Prepared],
@@ -255,6 +263,7 @@ def _inbound_change(item: Prepared, outcome: Outcome, incident: Incident | None,
     change: dict[str, object] = {
         "id": item.inbound_id, "state": outcome.state, "reason": outcome.reason, "detail": outcome.detail,
         "processed_at": now, "incident_id": linked.id if linked is not None else None,
+        "authentication": as_record(item.authentication) if item.authentication is not None else None,
     }
     if item.mail is not None:
         change.update(message_id=item.mail.message_id[:998] if item.mail.message_id else None,
