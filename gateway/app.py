@@ -65,5 +65,6 @@ def build_app(settings: Settings, *, create_secret: bool = True) -> App:
             workaround_plans=frozenset(name for name, plan in plans.plans.items() if plan.workaround_downgrade),
             escalation_ladders={name: plan.customer_escalation_ladder for name, plan in plans.plans.items()
                                 if plan.customer_escalation_ladder},
+            engineer_queue=settings.engineers.queue_address,
         ),
     )

@@ -127,6 +127,8 @@ class Clues:
     address_refs: tuple[tuple[int, str | None], ...] = ()  # support+INC-000123[.token]@ recipients
     body_refs: tuple[tuple[int, str], ...] = ()  # INC-000123.token in the body
     subject_refs: tuple[int, ...] = ()  # [INC-000123] in the subject
+    # (number, token, layer) of the engineer form INC-000123.e.token: recipients first, then the body
+    engineer_refs: tuple[tuple[int, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,8 @@ class Decision:
     held_reply: bool = False  # send the polite "who may open incidents" reply
     text: str = ""  # the mail's own text (quoted history and signature removed)
     customer_escalation: CustomerEscalation | None = None  # the customer asked to escalate (Kaspersky)
+    detail: str = ""  # why a mail was held, in words for the operator (e.g. "2 From mailboxes")
+    queue_line: bool = False  # tell the engineers' queue in one line that this reply was held, and why
 
     @property
     def new_incidents(self) -> int:
