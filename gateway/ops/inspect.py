@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway import codes
 from gateway.app import App
+from gateway.core.anomalies import anomalies_of
 from gateway.core.decide import decide
 from gateway.core.model import (
     CONTACT, ENGINEER, STRANGER, UNKNOWN_AT_CUSTOMER, Action, Context, CustomerRef, Envelope, Sender,
@@ -78,6 +79,8 @@ def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name:
         "severity": assessment.severity if assessment else None,
         "cues": [asdict(cue) for cue in assessment.cues] if assessment else [],
         "defects": list(mail.defects),
+        "anomalies": list(anomalies_of(mail, decision)),
+        "detail": decision.detail,
     }
 
 
@@ -97,8 +100,10 @@ def describe(result: dict[str, Any]) -> str:
         f"{result['file']}:",
         f"  from:      {result['from_name']} <{result['from']}>" if result["from_name"] else f"  from:      {result['from']}",
         f"  subject:   {result['subject']}",
-        f"  action:    {result['action']} ({result['reason']})",
+        f"  action:    {result['action']} ({result['reason']})"
+        + (f": {result['detail']}" if result["detail"] else ""),
     ]
+    lines += [f"  anomaly:   {code}" for code in result["anomalies"]]
     if result["severity"] is not None:
         lines.append(f"  severity:  {result['severity']} (requested: {result['requested_severity']})")
     lines += [f"  cue:       {c['kind']} {c['rule']} {c['matched']!r} in {c['where']}" for c in result["cues"]]

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import codes
 from gateway.app import App
 from gateway.clock import Clock
+from gateway.core.anomalies import anomalies_of, header_anomalies
 from gateway.core.correlate import extract_clues, wanted_numbers
 from gateway.core.decide import decide
 from gateway.core.model import Context, Decision, Envelope, IncidentState
@@ -257,8 +258,11 @@ def _inbound_change(item: Prepared, outcome: Outcome, incident: Incident | None,
         "processed_at": now, "incident_id": linked.id if linked is not None else None,
     }
     if item.mail is not None:
+        anomalies = (anomalies_of(item.mail, item.decision) if item.decision
+                     else header_anomalies(item.mail, contact=False))
         change.update(message_id=item.mail.message_id[:998] if item.mail.message_id else None,
-                      from_addr=item.mail.from_addr[:320], subject=item.mail.subject[:2000])
+                      from_addr=item.mail.from_addr[:320], subject=item.mail.subject[:2000],
+                      anomalies=list(anomalies) or None)
     return change
 
 
