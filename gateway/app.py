@@ -67,6 +67,7 @@ def build_app(settings: Settings, *, create_secret: bool = True) -> App:
             escalation_ladders={name: plan.customer_escalation_ladder for name, plan in plans.plans.items()
                                 if plan.customer_escalation_ladder},
             authentication=_authentication_policy(settings),
+            engineer_queue=settings.engineers.queue_address,
         ),
     )
 

@@ -20,9 +20,18 @@ MAILER_DAEMON = "mailer-daemon"            # From: MAILER-DAEMON / postmaster
 OWN_LOOP = "own-loop"                      # our own marker or our own address came back
 UNKNOWN_SENDER = "unknown-sender"          # not a contact of any customer: held for an operator
 UNKNOWN_CONTACT = "unknown-contact"        # a known customer's domain, not an authorized contact: held
-ENGINEER_UNVERIFIED = "engineer-unverified"  # engineer From without our reply token: held, nothing changes
+# An engineer's address without the proof an engineer's reply needs (gateway.core.authority): one From
+# mailbox and an engineer token. Held, nothing changes, the sender is not answered, the queue is told.
+ENGINEER_UNVERIFIED = "engineer-unverified"
 NO_SENDER = "no-sender"                    # no usable From address at all
 UNAUTHENTICATED = "unauthenticated"        # [authentication] customers = "quarantine": no aligned pass
+
+# Header anomalies flagged on an inbound mail (inbound_messages.anomalies; gateway.core.anomalies):
+# recorded and shown in the engineers' notice, never a reason to refuse a customer's mail.
+SEVERAL_FROM_HEADERS = "several-from-headers"      # RFC 5322 §3.6: one From field only
+SEVERAL_FROM_MAILBOXES = "several-from-mailboxes"  # From lists more than one mailbox (RFC 5322 §3.6.2)
+FROM_GROUP = "from-group"                          # From in group syntax, "team: a@b;" (RFC 6854)
+SENDER_NOT_FROM = "sender-not-from"                # a contact's mail whose Sender is another mailbox
 
 # Why an inbound mail was quarantined (kept, needs an operator).
 UNPARSEABLE = "unparseable"
@@ -52,6 +61,7 @@ KIND_RESOLVED = "resolved"                 # the customer is told the incident i
 KIND_SEVERITY = "severity-changed"         # the customer is told the new severity and why
 KIND_COMMAND_ERROR = "command-error"       # the engineer is told what was wrong with a command
 KIND_HELD = "held"                         # polite reply to an unknown address of a customer's domain
+KIND_ENGINEER_HELD = "engineer-held"       # to the queue: a reply from an engineer's address was held, and why
 # Scheduled by the SLA clock (issue 5); keyed (incident, kind, rung, cycle) in outbox.dedupe_key.
 KIND_STATUS = "status"                     # regular status report to the customer
 KIND_ESCALATION = "escalation"             # internal: to the escalation rung's recipients

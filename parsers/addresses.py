@@ -91,3 +91,36 @@ def parse_addresses(values: list[str], defects: Defects, where: str) -> list[tup
             seen.add(addr)
             found.append((clean(decode_words(name, defects, where)).strip(), addr))
     return found
+
+
+def has_group(values: list[str]) -> bool:
+    """Whether an address header uses group syntax (`name: a@b, c@d;`, RFC 5322 §3.4).
+
+    mail-parser's get_addresses flattens a group into its members without a
+    word, so a From written as a group would pass for a plain mailbox. A group
+    is a ":" outside quoted strings, comments and angle brackets (inside them a
+    ":" is a display-name character or an obsolete route, `<@host:a@b>`).
+    """
+    for raw in values:
+        text = header_text(raw)
+        if ":" not in text:  # nearly every From: no character walk
+            continue
+        depth, quoted, angle, escaped = 0, False, False, False
+        for char in text:
+            if escaped:
+                escaped = False
+            elif char == "\\" and (quoted or depth):
+                escaped = True
+            elif quoted:
+                quoted = char != '"'
+            elif char == "(":
+                depth += 1
+            elif depth:
+                depth -= 1 if char == ")" else 0
+            elif char == '"':
+                quoted = True
+            elif char in "<>":
+                angle = char == "<"
+            elif char == ":" and not angle:
+                return True
+    return False

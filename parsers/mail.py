@@ -28,7 +28,7 @@ from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 
-from parsers.addresses import parse_addresses, recover_sender
+from parsers.addresses import has_group, parse_addresses, recover_sender
 from parsers.dates import parse_date
 from parsers.defects import Defects
 from parsers.elide import Elided, elide
@@ -86,6 +86,7 @@ def _extract(msg: Message, elided: Elided | None) -> ParsedMail:
         else:
             defects.add("from-without-address")
     from_name, from_addr = senders[0] if senders else ("", "")
+    sender = parse_addresses(raw.get("sender", [])[:1], defects, "sender")
 
     ids = message_ids(raw["message-id"][0]) if "message-id" in raw else ()
     if not ids:
@@ -121,6 +122,10 @@ def _extract(msg: Message, elided: Elided | None) -> ParsedMail:
         report_type=report_type,
         headers=headers,
         defects=defects.freeze(),
+        from_mailboxes=tuple(addr for _, addr in senders),
+        from_headers=len(raw.get("from", [])),
+        from_group=has_group(raw.get("from", [])),
+        sender_addr=sender[0][1] if sender else "",
     )
 
 

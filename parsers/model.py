@@ -49,6 +49,13 @@ class ParsedMail:
     report_type: str | None  # the report-type parameter of multipart/report, lower-case
     headers: dict[str, tuple[str, ...]] = field(repr=False)
     defects: tuple[str, ...] = ()
+    # How many authors the From header(s) name (issue 10): `from_addr` is the first mailbox of the
+    # first From field, and means nothing on its own unless there is exactly one field with one
+    # mailbox. The defaults say "none", so a ParsedMail built without them never passes for one author.
+    from_mailboxes: tuple[str, ...] = ()  # every mailbox of every From field, in order, de-duplicated
+    from_headers: int = 0  # From header fields (RFC 5322 §3.6: exactly one)
+    from_group: bool = False  # a From written as a group, "team: a@b;" (RFC 6854)
+    sender_addr: str = ""  # the Sender field's mailbox (RFC 5322 §3.6.2), "" if none
 
     def header(self, name: str) -> str | None:
         """First value of a header, or None."""

@@ -34,6 +34,8 @@ class InboundMessage(Base):
     message_id: Mapped[str | None] = mapped_column(String(998))
     from_addr: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str | None] = mapped_column(Text)
+    # Header anomaly codes (gateway.codes: several-from-headers, sender-not-from...), None when there are none.
+    anomalies: Mapped[list[str] | None] = mapped_column(JSON)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Who really sent it (issue 10, [authentication]): the verdict as gateway.core.authenticity.as_record

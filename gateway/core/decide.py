@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from gateway import codes
 from gateway.core import authenticity
 from gateway.core import commands as cmd
+from gateway.core.authority import Authority, carries_token, check_engineer
 from gateway.core.commands import ParsedReply, parse_reply, split_items
 from gateway.core.conversation import customer_message, engineer_reply
-from gateway.core.correlate import customer_thread, engineer_thread, engineer_thread_by_clues
+from gateway.core.correlate import customer_thread, engineer_thread_by_clues
 from gateway.core.escalation import asks_to_escalate, escalate, escalate_address_used
 from gateway.core.model import (
     CONTACT,
@@ -49,6 +50,8 @@ class Policy:
     # `replay` only: engineers are recognised by From alone (recorded mail has no valid token).
     trust_engineer_from: bool = False
     authentication: authenticity.AuthPolicy | None = None  # [authentication]; None: nothing is checked
+    # The engineers' queue: an engineer token issued to it is good for every engineer (gateway.core.tokens).
+    engineer_queue: str | None = None
 
 
 def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Policy) -> Decision:
@@ -106,16 +109,17 @@ def _customer(mail: ParsedMail, envelope: Envelope, context: Context, policy: Po
 
 
 def _engineer(mail: ParsedMail, context: Context, policy: Policy) -> Decision:
-    found = engineer_thread(context, policy.token_secret)
+    """An engineer's reply acts only with one From mailbox and an engineer token (gateway.core.authority)."""
+    reply = parse_reply(strip_quotes(mail.body_text))
+    authority = check_engineer(mail, context, policy.token_secret, policy.engineer_queue)
+    found = authority.placed
     if found is None and policy.trust_engineer_from:
         found = engineer_thread_by_clues(context)
-    if found is None:
-        # From alone is not an identity: without our reply token nothing happens (issue 4).
-        return Decision(Action.HOLD, codes.ENGINEER_UNVERIFIED)
+    if found is None or authority.from_problems:
+        return _unverified(authority, reply, context, token_checked=found is None)
     incident, layer = found
-    reply = parse_reply(strip_quotes(mail.body_text))
     errors = [f"{error.line}: {error.message}" for error in reply.errors]
-    errors += _state_errors(incident, reply)
+    errors += _state_errors(incident, reply, len(mail.attachments))
     splits = _splits(reply, errors)
     if errors:
         return Decision(Action.COMMAND_ERROR, codes.COMMAND_ERROR, incident=incident, threaded_by=layer,
@@ -127,7 +131,18 @@ def _engineer(mail: ParsedMail, context: Context, policy: Policy) -> Decision:
                     events=events, threaded_by=layer, engineer=outcome, text=reply.text)
 
 
-def _state_errors(incident: IncidentState, reply: ParsedReply) -> list[str]:
+def _unverified(authority: Authority, reply: ParsedReply, context: Context, *, token_checked: bool) -> Decision:
+    """Held, changing nothing, answering nobody; the queue hears of it if it tried to act (issue 10)."""
+    problems = authority.problems if token_checked else authority.from_problems
+    acting = bool(reply.commands or reply.errors) or carries_token(context)
+    return Decision(Action.HOLD, codes.ENGINEER_UNVERIFIED, incident=authority.claimed,
+                    detail="; ".join(problems), queue_line=acting)
+
+
+def _state_errors(incident: IncidentState, reply: ParsedReply, attachments: int) -> list[str]:
+    if not reply.commands and not reply.text.strip() and attachments:
+        return [f"the reply has no text, only {attachments} attachment(s): attachments are not relayed to "
+                "the customer and no command was given; write the answer in the mail's text"]
     if not reply.commands and not reply.text.strip():
         return ["the reply is empty: nothing to relay and no command"]
     internal_only = reply.has(cmd.NOTE) and all(c.name in (cmd.NOTE, cmd.ASSIGN) for c in reply.commands)

@@ -127,6 +127,8 @@ class Clues:
     address_refs: tuple[tuple[int, str | None], ...] = ()  # support+INC-000123[.token]@ recipients
     body_refs: tuple[tuple[int, str], ...] = ()  # INC-000123.token in the body
     subject_refs: tuple[int, ...] = ()  # [INC-000123] in the subject
+    # (number, token, layer) of the engineer form INC-000123.e.token: recipients first, then the body
+    engineer_refs: tuple[tuple[int, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,8 @@ class Decision:
     text: str = ""  # the mail's own text (quoted history and signature removed)
     customer_escalation: CustomerEscalation | None = None  # the customer asked to escalate (Kaspersky)
     authentication: AuthVerdict | None = None  # shown to engineers in the notice of a customer's mail
-    detail: str = ""  # why a mail is held, for the inbound row (default: the reason and the sender)
+    detail: str = ""  # why a mail is held, in words for the operator's inbound row (default: the reason and the sender)
+    queue_line: bool = False  # tell the engineers' queue in one line that this reply was held, and why
 
     @property
     def new_incidents(self) -> int:

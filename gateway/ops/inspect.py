@@ -14,6 +14,7 @@ from typing import Any
 from gateway import codes
 from gateway.app import App
 from gateway.core.authenticity import as_record
+from gateway.core.anomalies import anomalies_of
 from gateway.core.decide import decide
 from gateway.core.model import (
     CONTACT, ENGINEER, STRANGER, UNKNOWN_AT_CUSTOMER, Action, Context, CustomerRef, Envelope, Sender,
@@ -84,6 +85,8 @@ def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name:
         "cues": [asdict(cue) for cue in assessment.cues] if assessment else [],
         "defects": list(mail.defects),
         "authentication": as_record(verdict) if verdict is not None else None,
+        "anomalies": list(anomalies_of(mail, decision)),
+        "detail": decision.detail,
     }
 
 
@@ -104,10 +107,12 @@ def describe(result: dict[str, Any]) -> str:
         f"{result['file']}:",
         f"  from:      {result['from_name']} <{result['from']}>" if result["from_name"] else f"  from:      {result['from']}",
         f"  subject:   {result['subject']}",
-        f"  action:    {result['action']} ({result['reason']})",
+        f"  action:    {result['action']} ({result['reason']})"
+        + (f": {result['detail']}" if result["detail"] else ""),
     ]
     if result.get("authentication"):
         lines.append(f"  sender:    {result['authentication']['summary']}")
+    lines += [f"  anomaly:   {code}" for code in result["anomalies"]]
     if result["severity"] is not None:
         lines.append(f"  severity:  {result['severity']} (requested: {result['requested_severity']})")
     lines += [f"  cue:       {c['kind']} {c['rule']} {c['matched']!r} in {c['where']}" for c in result["cues"]]

@@ -154,7 +154,7 @@ def _inbound_summary(row: InboundMessage) -> dict[str, Any]:
         "id": row.id, "state": row.state, "reason": row.reason, "source": row.source,
         "received_at": row.received_at.isoformat(), "mail_from": row.mail_from, "from": row.from_addr,
         "subject": row.subject, "size": row.size, "message_id": row.message_id, "detail": row.detail,
-        "incident_id": row.incident_id,
+        "incident_id": row.incident_id, "anomalies": row.anomalies or [],
     }
 
 

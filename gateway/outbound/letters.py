@@ -4,8 +4,9 @@ This is the one place that answers "who is told what" when mail arrives (issue 9
 the acknowledgement and the queue notice of a new incident, the notice of a
 customer reply and of a customer's escalation, what an engineer's reply sends
 (relayed answer, resolution, severity change, escalation), a command error, the
-polite reply to an unknown address. gateway.work.effects only turns the Letters
-into rows; the SLA clock's letters are decided in gateway.outbound.notices.
+polite reply to an unknown address, the queue's line about a held engineer
+reply. gateway.work.effects only turns the Letters into rows; the SLA clock's
+letters are decided in gateway.outbound.notices.
 Nothing here reads the clock, the database or the network.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from gateway import codes
 from gateway.app import App
 from gateway.core import commands as cmd
+from gateway.core.anomalies import header_anomalies
 from gateway.core.authenticity import for_template
 from gateway.core.model import AuthVerdict, CustomerRef, Decision, IncidentState, SeverityAssessment, SplitItem
 from gateway.core.sla import first_response_due
@@ -47,7 +49,7 @@ def for_new_incident(app: App, decision: Decision, mail: ParsedMail, incident: N
     letters = [_ack(app, incident, customer, assessment, mail.from_name, mail.from_addr, linked, why,
                     in_reply_to, references)]
     letters += _queue_notice(app, "recurrence" if linked else "new", incident, incident.side, incident.status,
-                             customer, mail.from_addr, decision.text, linked, decision.authentication)
+                             customer, mail.from_addr, decision.text, linked, mail, decision.authentication)
     return letters
 
 
@@ -68,7 +70,7 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[L
     after = decision.after
     assert after is not None
     letters = _queue_notice(app, "reply", after, after.side, after.status, customer_of(after), mail.from_addr,
-                            decision.text, authentication=decision.authentication)
+                            decision.text, mail=mail, authentication=decision.authentication)
     asked = decision.customer_escalation
     if asked is None:
         return letters
@@ -116,6 +118,22 @@ def for_command_error(app: App, decision: Decision, mail: ParsedMail) -> list[Le
                    in_reply_to, references, logged=False)]
 
 
+def for_held_engineer_reply(app: App, decision: Decision, mail: ParsedMail, inbound_id: int) -> list[Letter]:
+    """One line to the engineers' queue: a reply from an engineer's address that tried to act was held.
+
+    Never a word to the sender (issue 10): its From may be forged, and a reply
+    would tell a forger what to try next, or land on the real engineer as
+    backscatter. The line carries no token (it is about no incident's thread).
+    """
+    queue = app.settings.engineers.queue_address
+    if not decision.queue_line or queue is None:
+        return []
+    claimed = decision.incident
+    return [Letter(codes.KIND_ENGINEER_HELD, "engineer-held", app.settings.engineers.locale, "utf-8", (queue,), None,
+                   TO_QUEUE, {"author": mail.from_addr, "why": decision.detail, "inbound_id": inbound_id,
+                              "incident": {"ref": claimed.ref, "subject": claimed.subject} if claimed else None})]
+
+
 def to_customer(state: IncidentState, kind: str, purpose: str, context: dict[str, Any]) -> Letter:
     """A letter to the customer's last writer, threaded to the customer's own mail."""
     thread = state.customer_thread
@@ -153,15 +171,19 @@ def _ack(app: App, incident: NewIncident, customer: CustomerRef, assessment: Sev
 
 
 def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, side: str, status: str,
-                  customer: CustomerRef, author: str, text: str, linked: IncidentState | None = None,
+                  customer: CustomerRef, author: str, text: str,
+                  linked: IncidentState | None = None, mail: ParsedMail | None = None,
                   authentication: AuthVerdict | None = None) -> list[Letter]:
     """Tell the engineers' queue (if one is configured) of a new incident, a reply, a recurrence, a split.
 
-    With `[authentication]`, the notice of a customer's mail says whether its sender is proven (issue 10).
+    The contact's mail's header anomalies (gateway.core.anomalies) are shown:
+    the mail is not refused for them, but its author may not be its From. With
+    `[authentication]`, the notice says whether its sender is proven (issue 10).
     """
     queue = app.settings.engineers.queue_address
     if queue is None:
         return []
+    anomalies = header_anomalies(mail, contact=True) if mail is not None else ()
     return [Letter(codes.KIND_NOTIFY, "notify", app.settings.engineers.locale, "utf-8", (queue,), incident.number,
                    TO_QUEUE, {
                        "what": what,
@@ -173,4 +195,6 @@ def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, si
                        "text": text,
                        "linked": linked.ref if linked else None,
                        "authentication": for_template(authentication),
+                       "anomalies": list(anomalies),
+                       "sender": mail.sender_addr if mail is not None else "",
                    })]

@@ -18,9 +18,20 @@ from sqlalchemy.orm import Session
 
 from gateway import codes
 from gateway.app import App
-from gateway.core.model import OPEN, VENDOR_SIDE, Action, CustomerRef, Decision, IncidentState, SeverityAssessment
+from gateway.core.anomalies import anomalies_of, header_anomalies
+from gateway.core.authenticity import as_record
+from gateway.core.model import (
+    OPEN,
+    VENDOR_SIDE,
+    Action,
+    AuthVerdict,
+    CustomerRef,
+    Decision,
+    IncidentState,
+    SeverityAssessment,
+)
 from gateway.outbound import letters
-from gateway.outbound.compose import Written, write
+from gateway.outbound.compose import write
 from gateway.outbound.letter import Letter
 from gateway.outbound.mime import clean_header
 from parsers.model import ParsedMail
@@ -73,7 +84,7 @@ def plan(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: d
     if decision.action is Action.IGNORE:
         return Outcome(codes.IGNORED, decision.reason)
     if decision.action is Action.HOLD:
-        return _hold(app, mail, decision, now)
+        return _hold(app, inbound_id, mail, decision, now)
     if decision.action is Action.COMMAND_ERROR:
         return _command_error(app, inbound_id, mail, decision, now)
     outcome = Outcome(codes.PROCESSED, decision.reason)
@@ -84,8 +95,7 @@ def plan(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: d
     else:
         outcome.update = _engineer_reply(app, inbound_id, mail, decision, now)
         outcome.incidents.extend(_split(app, decision, numbers, now))
-    outcome.blobs = [{"sha256": a.sha256, "size": a.size, "data": a.payload, "created_at": now}
-                     for a in mail.attachments]
+    outcome.blobs = _blobs(mail, now)
     return outcome
 
 
@@ -103,24 +113,54 @@ def apply_update(session: Session, incident: Incident, update: IncidentUpdate) -
     session.add_all([attach.outbox(row) for row in update.outbox])
 
 
+def inbound_change(inbound_id: int, mail: ParsedMail | None, decision: Decision | None,
+                   authentication: AuthVerdict | None, outcome: Outcome, incident: Incident | None,
+                   now: datetime) -> dict[str, object]:
+    """The inbound row's new state and what was learned of the mail (one row of a bulk UPDATE)."""
+    linked = incident if incident is not None else (outcome.incidents[0] if outcome.incidents else None)
+    change: dict[str, object] = {
+        "id": inbound_id, "state": outcome.state, "reason": outcome.reason, "detail": outcome.detail,
+        "processed_at": now, "incident_id": linked.id if linked is not None else None,
+        "authentication": as_record(authentication) if authentication is not None else None,
+    }
+    if mail is not None:
+        anomalies = anomalies_of(mail, decision) if decision else header_anomalies(mail, contact=False)
+        change.update(message_id=mail.message_id[:998] if mail.message_id else None,
+                      from_addr=mail.from_addr[:320], subject=mail.subject[:2000],
+                      anomalies=list(anomalies) or None)
+    return change
+
+
 # -- held mail and command errors: no incident changes ------------------------------------------
 
 
-def _hold(app: App, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
-    outcome = Outcome(codes.QUARANTINED, decision.reason, decision.detail
-                      or f"held for an operator: {decision.reason} ({mail.from_addr or 'no From'})")
-    outcome.outbox.extend(write(app, letter, now).outbox for letter in letters.for_held_mail(app, decision, mail))
+def _hold(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
+    """Held for an operator: the polite reply to an unknown contact, or the queue's line of a held reply."""
+    outcome = Outcome(codes.QUARANTINED, decision.reason, _held_detail(mail, decision))
+    planned = [*letters.for_held_mail(app, decision, mail),
+               *letters.for_held_engineer_reply(app, decision, mail, inbound_id)]
+    outcome.outbox.extend(written.outbox for letter in planned for written in write(app, letter, now))
     return outcome
 
 
 def _command_error(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
-    """The mail is kept in the incident; the explanation goes to the engineer; nothing else changes."""
+    """The mail is kept in the incident; the explanation goes to the engineer; nothing else changes.
+
+    Its attachments are kept with it, so their blobs are written too (issue 10
+    item 8: a screenshot-only reply failed its batch on the missing blob).
+    """
     state = decision.incident
     assert state is not None
     update = IncidentUpdate(state.id, state.version)
     update.messages.append(_inbound_message(inbound_id, mail, now, "engineer", decision.text))
     _attach(update, app, letters.for_command_error(app, decision, mail), now)
-    return Outcome(codes.PROCESSED, decision.reason, "; ".join(decision.errors)[:4000], update=update)
+    return Outcome(codes.PROCESSED, decision.reason, "; ".join(decision.errors)[:4000], update=update,
+                   blobs=_blobs(mail, now))
+
+
+def _held_detail(mail: ParsedMail, decision: Decision) -> str:
+    """The inbound row's detail: why the decision held it, in words, or the reason and the sender."""
+    return decision.detail or f"held for an operator: {decision.reason} ({mail.from_addr or 'no From'})"
 
 
 # -- new incidents -------------------------------------------------------------------------------
@@ -215,14 +255,19 @@ def _update(decision: Decision, inbound_id: int, now: datetime) -> IncidentUpdat
 def _attach(target: NewIncident | IncidentUpdate, app: App, planned: list[Letter], now: datetime) -> None:
     """Write each letter and add its outbox row, its message and (if logged) its notice event."""
     for letter in planned:
-        written: Written = write(app, letter, now)
-        if isinstance(target, NewIncident):
-            written.outbox.incident = target
-        else:
-            target.outbox.append(written.outbox)
-        target.messages.append(written.message)
-        if written.event is not None:
-            target.events.append(written.event)
+        for written in write(app, letter, now):
+            if isinstance(target, NewIncident):
+                written.outbox.incident = target
+            else:
+                target.outbox.append(written.outbox)
+            target.messages.append(written.message)
+            if written.event is not None:
+                target.events.append(written.event)
+
+
+def _blobs(mail: ParsedMail, now: datetime) -> list[dict[str, object]]:
+    """The attachment_blobs rows of a mail whose message (with its attachments) is kept in an incident."""
+    return [{"sha256": a.sha256, "size": a.size, "data": a.payload, "created_at": now} for a in mail.attachments]
 
 
 def _inbound_message(inbound_id: int, mail: ParsedMail, now: datetime, direction: str = "in",

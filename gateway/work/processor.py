@@ -37,13 +37,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import codes
 from gateway.app import App
 from gateway.clock import Clock
-from gateway.core.authenticity import as_record
 from gateway.core.correlate import extract_clues, wanted_numbers
 from gateway.core.decide import decide
 from gateway.core.model import AuthVerdict, Context, Decision, Envelope, IncidentState
 from gateway.work.authentication import Authenticator, authenticator_for
 from gateway.work.directory import SenderCache
-from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, new_incidents, plan
+from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, inbound_change, new_incidents, plan
 from gateway.work.scheduler import reschedule
 from gateway.work.threads import incident_states, numbers_for_message_ids
 from parsers import ParsedMail, UnparseableMail, parse_mail
@@ -249,26 +248,12 @@ def _write(app: App, session: Session, outcomes: list[tuple[Prepared, Outcome]],
     session.flush()  # the updates
     insert_new_incidents(session.connection(), [new for _, o, _ in written for new in o.incidents],
                          [row for _, o, _ in written for row in o.outbox])
-    changes = [_inbound_change(item, outcome, incident, now) for item, outcome, incident in written]
+    changes = [inbound_change(item.inbound_id, item.mail, item.decision, item.authentication, outcome, incident, now) for item, outcome, incident in written]
     if changes:
         session.execute(update(InboundMessage), changes)
     for change in changes:
         log.info("inbound %s: %s (%s)", change["id"], change["state"], change["reason"])
     return {change["id"]: change["state"] for change in changes}
-
-
-def _inbound_change(item: Prepared, outcome: Outcome, incident: Incident | None, now: datetime) -> dict[str, object]:
-    """The inbound row's new state and what the parser learned of it (one row of a bulk UPDATE)."""
-    linked = incident if incident is not None else (outcome.incidents[0] if outcome.incidents else None)
-    change: dict[str, object] = {
-        "id": item.inbound_id, "state": outcome.state, "reason": outcome.reason, "detail": outcome.detail,
-        "processed_at": now, "incident_id": linked.id if linked is not None else None,
-        "authentication": as_record(item.authentication) if item.authentication is not None else None,
-    }
-    if item.mail is not None:
-        change.update(message_id=item.mail.message_id[:998] if item.mail.message_id else None,
-                      from_addr=item.mail.from_addr[:320], subject=item.mail.subject[:2000])
-    return change
 
 
 def _customer_key(item: Prepared) -> str:

@@ -180,13 +180,18 @@ def _event(session: Session, incident: Incident, log_: list[ClockEvent], now: da
 
 def _letter(app: App, session: Session, incident: Incident, log_: list[ClockEvent], now: datetime,
             letter: Letter) -> None:
-    written = write(app, letter, now)
-    assert written.event is not None  # scheduled letters are always logged: the clock reads them
+    copies = write(app, letter, now)
+    first = copies[0].event
+    assert first is not None  # scheduled letters are always logged: the clock reads them
     attach = Attach(incident)
-    message, event = attach.message(written.message), attach.event(written.event)
-    message.incident_id = event.incident_id = incident.id
-    session.add_all([attach.outbox(written.outbox), message, event])
-    log_.append(ClockEvent(now, "notice", written.event.data))
+    for written in copies:
+        message = attach.message(written.message)
+        message.incident_id = incident.id
+        session.add_all([attach.outbox(written.outbox), message])
+    event = attach.event(first)
+    event.incident_id = incident.id
+    session.add(event)
+    log_.append(ClockEvent(now, "notice", first.data))
     log.info("%s: %s to %s", incident.ref, letter.kind, ", ".join(letter.to))
 
 

@@ -7,23 +7,18 @@ there, so threading headers, Reply-To tokens and footers are what a client sees.
 
 from __future__ import annotations
 
-import smtplib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
 
 from gateway.settings import Settings
-from store.db import make_engine, make_sessionmaker
-from store.inbound import InboundMessage
-from store.incidents import Incident, IncidentEvent
 from tests.support.daemon import RunningDaemon
+from tests.support.desk import SUPPORT, Desk
 from tests.support.mails import customer_mail
-from tests.support.relay_sink import Received, RelaySink
+from tests.support.relay_sink import RelaySink
 from tests.support.replies import reply_to
 
-SUPPORT = "support@support.example.test"
 CUSTOMER = "carol@acme.test"
 ENGINEER = "yamada@vendor.test"
 QUEUE = "engineers@vendor.test"
@@ -42,60 +37,11 @@ def daemon(daemon_settings: Settings) -> Iterator[RunningDaemon]:
     running.stop()
 
 
-class Desk:
-    """The people around the gateway: they send over SMTP and read what reaches the relay sink."""
-
-    def __init__(self, daemon: RunningDaemon, sink: RelaySink, settings: Settings) -> None:
-        self.daemon, self.sink = daemon, sink
-        self.engine = make_engine(settings.database_url)
-        self.sessions = make_sessionmaker(self.engine)
-
-    def send(self, sender: str, raw: bytes, to: str = SUPPORT) -> None:
-        with smtplib.SMTP("127.0.0.1", self.daemon.port, timeout=10) as client:
-            client.sendmail(sender, [to], raw)
-
-    def next_mails(self, count: int) -> list[Received]:
-        seen = len(self._taken)
-        mails = self.sink.wait_for(seen + count, timeout=15)[seen:seen + count]
-        self._taken.extend(mails)
-        return mails
-
-    def mail_to(self, mails: list[Received], address: str) -> Received:
-        return next(m for m in mails if m.rcpt_tos == [address])
-
-    def wait(self, condition: Callable[[], bool], timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.05)
-        raise AssertionError("condition not reached")
-
-    def all_processed(self) -> bool:
-        with self.sessions() as session:
-            return all(s != "received" for s in session.scalars(select(InboundMessage.state)))
-
-    def incident(self, number: int) -> Incident:
-        with self.sessions() as session:
-            row = session.scalar(select(Incident).where(Incident.number == number))
-            assert row is not None
-            return row
-
-    def sides(self, number: int = 1) -> list[str]:
-        with self.sessions() as session:
-            rows = session.scalars(select(IncidentEvent).join(Incident).where(
-                Incident.number == number, IncidentEvent.type == "side").order_by(IncidentEvent.id))
-            return [row.data["side"] for row in rows]
-
-    _taken: list[Received]
-
-
 @pytest.fixture
 def desk(daemon: RunningDaemon, relay_sink: RelaySink, daemon_settings: Settings) -> Iterator[Desk]:
     desk = Desk(daemon, relay_sink, daemon_settings)
-    desk._taken = []
     yield desk
-    desk.engine.dispose()
+    desk.close()
 
 
 def test_a_whole_conversation_from_first_mail_to_a_recurrence(desk: Desk) -> None:
@@ -159,8 +105,10 @@ def test_a_forged_engineer_reply_without_the_token_changes_nothing(desk: Desk) -
     desk.send(ENGINEER, forged)
     desk.wait(desk.all_processed)
     assert (desk.incident(1).status, desk.incident(1).side) == ("open", "vendor")
+    [held_line] = desk.next_mails(1)  # issue 10: the queue hears a reply was held; nobody else hears anything
+    assert held_line.rcpt_tos == [QUEUE] and "Reply held" in str(held_line.message["Subject"])
     time.sleep(0.3)
-    assert len(desk.sink.messages) == 2
+    assert len(desk.sink.messages) == 3
 
 
 def test_full_width_commands_work_through_the_whole_path(desk: Desk) -> None:

@@ -49,6 +49,8 @@ def make_mail(**overrides: Any) -> ParsedMail:
     """A plain human mail from a customer to the support desk, with `overrides` applied."""
     fields = {**_DEFAULTS, **overrides}
     fields["headers"] = _headers(overrides.get("headers", {}))
+    fields.setdefault("from_mailboxes", (fields["from_addr"],) if fields["from_addr"] else ())
+    fields.setdefault("from_headers", 1 if fields["from_addr"] else 0)
     return ParsedMail(**fields)
 
 

@@ -13,7 +13,7 @@ from gateway.core.decide import Policy, decide
 from gateway.core.model import (
     CONTACT, ENGINEER, STRANGER, UNKNOWN_AT_CUSTOMER, Action, Context, CustomerRef, IncidentState, Sender,
 )
-from gateway.core.tokens import incident_token, reference, reply_address, token_is_valid
+from gateway.core.tokens import engineer_reference, incident_token, reference, reply_address, token_is_valid
 from tests.unit.factories import SUPPORT_ADDRESS, make_envelope, make_mail
 
 SECRET = b"0123456789abcdef0123456789abcdef"
@@ -161,7 +161,8 @@ def test_engineer_mail_without_a_valid_token_is_held_and_changes_nothing() -> No
 
 
 def test_engineer_with_token_and_a_bad_command_gets_only_an_explanation() -> None:
-    mail = make_mail(from_addr="eng@vendor.example", to=(f"support+{reference(SECRET, 123)}@vendor.example",),
+    token = engineer_reference(SECRET, 123, "eng@vendor.example")
+    mail = make_mail(from_addr="eng@vendor.example", to=(f"support+{token}@vendor.example",),
                      body_text="#resolve maybe\nDone.\n")
     decision = decide(mail, make_envelope("eng@vendor.example"), context(Sender(ENGINEER), mail), POLICY)
     assert decision.action is Action.COMMAND_ERROR and decision.after is None and decision.events == ()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006_engineer_tokens'
 branch_labels = None
 depends_on = None
 
