@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
+from gateway.settings_limits import LimitsSection
 from gateway.settings_people import AgreedReportSection, CustomerSection, EngineersSection
 from gateway.settings_sections import (
     Address,
@@ -35,7 +36,7 @@ from gateway.settings_sections import (
 
 __all__ = [
     "AgreedReportSection", "CustomerSection", "DatabaseSection", "EngineersSection", "GatewaySection",
-    "ImapSection", "OutboundSection", "RelaySection", "Settings", "SettingsError", "SmtpSection",
+    "ImapSection", "LimitsSection", "OutboundSection", "RelaySection", "Settings", "SettingsError", "SmtpSection",
     "TokensSection", "load_settings", "settings_from_dict",
 ]
 
@@ -50,6 +51,7 @@ class Settings(Section):
     engineers: EngineersSection = EngineersSection()
     tokens: TokensSection = TokensSection()
     customers: list[CustomerSection] = []
+    limits: LimitsSection = LimitsSection()  # rate limits on automatic mail (issue 10)
     # Escalation rung → internal recipients (issue 5), e.g. `support-manager = ["mgr@vendor.test"]`.
     # A rung without recipients goes to the engineers' queue address.
     escalation: dict[str, list[Address]] = {}

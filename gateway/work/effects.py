@@ -22,6 +22,7 @@ from gateway.core.model import OPEN, VENDOR_SIDE, Action, CustomerRef, Decision,
 from gateway.outbound import letters
 from gateway.outbound.compose import Written, write
 from gateway.outbound.letter import Letter
+from gateway.outbound.limits import Ledger, SentLetter
 from gateway.outbound.mime import clean_header
 from parsers.model import ParsedMail
 from parsers.subject import base_subject
@@ -58,6 +59,7 @@ class Outcome:
     update: IncidentUpdate | None = None
     outbox: list[NewOutbox] = field(default_factory=list)  # rows tied to no incident
     blobs: list[dict[str, object]] = field(default_factory=list)
+    sent: list[SentLetter] = field(default_factory=list)  # automatic letters, for the rate limits' memory
 
 
 def new_incidents(decision: Decision) -> int:
@@ -66,21 +68,27 @@ def new_incidents(decision: Decision) -> int:
 
 
 def plan(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime,
-         numbers: list[int]) -> Outcome:
-    """Build the outcome of one decision; `numbers` are the incident numbers reserved for it."""
+         numbers: list[int], sent: Ledger | None = None) -> Outcome:
+    """Build the outcome of one decision; `numbers` are the incident numbers reserved for it.
+
+    `sent` counts the automatic letters sent lately, for the rate limits (the
+    processor passes the batch's; without it only this mail's own letters count).
+    Letters it lets through are recorded in it.
+    """
+    sent = sent if sent is not None else Ledger(app.settings.limits, now)
     if len(numbers) != decision.new_incidents:
         raise ValueError(f"the decision needs {decision.new_incidents} incident number(s), got {len(numbers)}")
     if decision.action is Action.IGNORE:
         return Outcome(codes.IGNORED, decision.reason)
     if decision.action is Action.HOLD:
-        return _hold(app, mail, decision, now)
+        return _hold(app, mail, decision, now, sent)
     if decision.action is Action.COMMAND_ERROR:
         return _command_error(app, inbound_id, mail, decision, now)
     outcome = Outcome(codes.PROCESSED, decision.reason)
     if decision.action is Action.OPEN_INCIDENT:
-        outcome.incidents.append(_open(app, numbers[0], inbound_id, mail, decision, now))
+        outcome.incidents.append(_open(app, numbers[0], inbound_id, mail, decision, now, sent))
     elif decision.action is Action.CUSTOMER_REPLY:
-        outcome.update = _customer_reply(app, inbound_id, mail, decision, now)
+        outcome.update = _customer_reply(app, inbound_id, mail, decision, now, sent)
     else:
         outcome.update = _engineer_reply(app, inbound_id, mail, decision, now)
         outcome.incidents.extend(_split(app, decision, numbers, now))
@@ -106,10 +114,16 @@ def apply_update(session: Session, incident: Incident, update: IncidentUpdate) -
 # -- held mail and command errors: no incident changes ------------------------------------------
 
 
-def _hold(app: App, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
-    outcome = Outcome(codes.QUARANTINED, decision.reason,
-                      f"held for an operator: {decision.reason} ({mail.from_addr or 'no From'})")
-    outcome.outbox.extend(write(app, letter, now).outbox for letter in letters.for_held_mail(app, decision, mail))
+def _hold(app: App, mail: ParsedMail, decision: Decision, now: datetime, sent: Ledger) -> Outcome:
+    """Held for an operator; the polite reply, if any, goes unless a rate limit says no (then the detail says)."""
+    detail = f"held for an operator: {decision.reason} ({mail.from_addr or 'no From'})"
+    outcome = Outcome(codes.QUARANTINED, decision.reason, detail)
+    for letter in letters.for_held_mail(app, decision, mail, sent):
+        if letter.not_sent is not None:
+            outcome.detail = f"{detail}; no reply sent: rate limit {letter.not_sent.rule('en')}"
+            continue
+        outcome.outbox.append(write(app, letter, now).outbox)
+        sent.record(letter)
     return outcome
 
 
@@ -127,14 +141,14 @@ def _command_error(app: App, inbound_id: int, mail: ParsedMail, decision: Decisi
 
 
 def _open(app: App, number: int, inbound_id: int, mail: ParsedMail, decision: Decision,
-          now: datetime) -> NewIncident:
+          now: datetime, sent: Ledger) -> NewIncident:
     customer, assessment, linked = decision.customer, decision.assessment, decision.linked_to
     assert customer is not None and assessment is not None
     subject = linked.subject if linked else clean_header(base_subject(mail.subject), limit=500)
     incident = _incident(app, number, customer, subject or "(no subject)", assessment, mail.from_addr, now,
                          linked, "recurrence", inbound_id)
     incident.messages.append(_inbound_message(inbound_id, mail, now))
-    _attach(incident, app, letters.for_new_incident(app, decision, mail, incident), now)
+    _attach(incident, app, letters.for_new_incident(app, decision, mail, incident, sent), now, sent)
     return incident
 
 
@@ -179,10 +193,10 @@ def _incident(app: App, number: int, customer: CustomerRef, subject: str, assess
 
 
 def _customer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decision,
-                    now: datetime) -> IncidentUpdate:
+                    now: datetime, sent: Ledger) -> IncidentUpdate:
     update = _update(decision, inbound_id, now)
     update.messages.append(_inbound_message(inbound_id, mail, now))
-    _attach(update, app, letters.for_customer_reply(app, decision, mail), now)
+    _attach(update, app, letters.for_customer_reply(app, decision, mail, sent), now, sent)
     return update
 
 
@@ -212,9 +226,18 @@ def _update(decision: Decision, inbound_id: int, now: datetime) -> IncidentUpdat
 # -- rows ----------------------------------------------------------------------------------------
 
 
-def _attach(target: NewIncident | IncidentUpdate, app: App, planned: list[Letter], now: datetime) -> None:
-    """Write each letter and add its outbox row, its message and (if logged) its notice event."""
+def _attach(target: NewIncident | IncidentUpdate, app: App, planned: list[Letter], now: datetime,
+            sent: Ledger | None = None) -> None:
+    """Write each letter and add its outbox row, its message and (if logged) its notice event.
+
+    A letter a rate limit held back becomes a `not-sent` event instead, so `incidents show` tells.
+    """
     for letter in planned:
+        if letter.not_sent is not None:
+            target.events.append(NewEvent(at=now, type=codes.EVENT_NOT_SENT, data=letter.not_sent.event_data()))
+            continue
+        if sent is not None:
+            sent.record(letter)
         written: Written = write(app, letter, now)
         if isinstance(target, NewIncident):
             written.outbox.incident = target

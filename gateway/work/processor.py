@@ -7,7 +7,9 @@ Mails are processed in batches, in three steps:
    (pure). Mails are decided in order, and each decision's resulting incident
    state is what the next mail of the batch about that incident sees.
 2. *plan*: reserve the incident numbers the batch needs (one tiny transaction)
-   and build every row, mails rendered and MIME-encoded.
+   and build every row, mails rendered and MIME-encoded. The automatic letters
+   sent lately are read first (gateway.work.rate_limits), and each mail's own
+   letters count for the next, so the rate limits hold within a batch too.
 3. *write*, one short transaction (BEGIN IMMEDIATE on SQLite): re-check that
    each mail is still `received` (another worker may have taken it) and that
    each incident a mail changes is still as its decision saw it (else the mail
@@ -41,7 +43,9 @@ from gateway.core.correlate import extract_clues, wanted_numbers
 from gateway.core.decide import decide
 from gateway.core.model import Context, Decision, Envelope, IncidentState
 from gateway.work.directory import SenderCache
+from gateway.outbound.limits import Ledger
 from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, new_incidents, plan
+from gateway.work.rate_limits import recent_letters, store_sent
 from gateway.work.scheduler import reschedule
 from gateway.work.threads import incident_states, numbers_for_message_ids
 from parsers import ParsedMail, UnparseableMail, parse_mail
@@ -80,7 +84,8 @@ def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limi
     if not ids:
         return 0
     try:
-        outcomes = _plan_all(app, writers, _prepare_all(app, readers, ids, senders), now)
+        prepared = _prepare_all(app, readers, ids, senders)
+        outcomes = _plan_all(app, writers, prepared, now, recent_letters(app, readers, prepared, now))
         with writers.begin() as session:
             _write(app, session, outcomes, now)
     except Exception:  # noqa: BLE001 - a failed batch is retried mail by mail
@@ -95,7 +100,8 @@ def process_one(app: App, readers: sessionmaker[Session], inbound_id: int, now: 
     """Process one inbound mail on its own; return its new state (None if another worker had it)."""
     writers = writers or readers
     try:
-        outcomes = _plan_all(app, writers, _prepare_all(app, readers, [inbound_id]), now)
+        prepared = _prepare_all(app, readers, [inbound_id])
+        outcomes = _plan_all(app, writers, prepared, now, recent_letters(app, readers, prepared, now))
         with writers.begin() as session:
             return _write(app, session, outcomes, now).get(inbound_id)
     except Exception as exc:  # noqa: BLE001 - quarantine, never crash the daemon
@@ -174,8 +180,9 @@ def _context(session: Session, app: App, mail: ParsedMail, envelope: Envelope, b
 
 
 def _plan_all(app: App, writers: sessionmaker[Session], prepared: list[Prepared],
-              now: datetime) -> list[tuple[Prepared, Outcome]]:
+              now: datetime, sent: Ledger | None = None) -> list[tuple[Prepared, Outcome]]:
     """Step 2: reserve incident numbers in one tiny transaction, then build every mail's rows."""
+    sent = sent if sent is not None else Ledger(app.settings.limits, now)
     wanted = sum(new_incidents(p.decision) for p in prepared if p.decision is not None)
     next_number = 0
     if wanted:
@@ -186,20 +193,22 @@ def _plan_all(app: App, writers: sessionmaker[Session], prepared: list[Prepared]
         count = new_incidents(item.decision) if item.decision is not None else 0
         numbers = list(range(next_number, next_number + count))
         next_number += count
-        planned.append((item, _plan_one(app, item, now, numbers)))
+        planned.append((item, _plan_one(app, item, now, numbers, sent)))
     return planned
 
 
-def _plan_one(app: App, item: Prepared, now: datetime, numbers: list[int]) -> Outcome:
+def _plan_one(app: App, item: Prepared, now: datetime, numbers: list[int], sent: Ledger) -> Outcome:
     if item.failure is not None or item.mail is None or item.decision is None:
         reason, detail = item.failure or (codes.PROCESSING_FAILED, "nothing was decided")
         return Outcome(codes.QUARANTINED, reason, detail[:4000])
     try:
-        outcome = plan(app, item.inbound_id, item.mail, item.decision, now, numbers)
+        outcome = plan(app, item.inbound_id, item.mail, item.decision, now, numbers, sent)
         for new in outcome.incidents:  # the SLA clock's next due time, computed outside the write lock
             reschedule(app, new, _customer_key(item), now)
+        outcome.sent = sent.settle()
         return outcome
     except Exception as exc:  # noqa: BLE001 - e.g. a broken template: quarantine this mail only
+        sent.discard()
         log.exception("inbound %s: could not build its rows; quarantined", item.inbound_id)
         return Outcome(codes.QUARANTINED, codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"[:4000])
 
@@ -241,6 +250,7 @@ def _write(app: App, session: Session, outcomes: list[tuple[Prepared, Outcome]],
     session.flush()  # the updates
     insert_new_incidents(session.connection(), [new for _, o, _ in written for new in o.incidents],
                          [row for _, o, _ in written for row in o.outbox])
+    store_sent(app, session, [letter for _, o, _ in written for letter in o.sent], now)
     changes = [_inbound_change(item, outcome, incident, now) for item, outcome, incident in written]
     if changes:
         session.execute(update(InboundMessage), changes)
