@@ -15,7 +15,7 @@ from datetime import datetime
 from gateway.app import App
 from gateway.core.tokens import reference, reply_address
 from gateway.outbound.letter import TO_CUSTOMER, Letter, tam_copies
-from gateway.outbound.mime import OutgoingMail, new_message_id
+from gateway.outbound.mime import OutgoingMail, left_out_ids, new_message_id
 from gateway.outbound.outbox import outbox_row
 from store.rows import NewEvent, NewMessage, NewOutbox
 
@@ -33,6 +33,9 @@ def write(app: App, letter: Letter, now: datetime) -> Written:
     A letter to the customer about an incident also goes to the customer's TAM
     when their plan says so (the `tam` plan): acks, relayed answers, severity
     changes, resolutions and scheduled notices alike.
+
+    The notice event names the customer's non-ASCII Message-IDs a plain ASCII
+    letter had to leave out of its threading headers (gateway.outbound.mime).
     """
     if letter.direction == TO_CUSTOMER and letter.number is not None:
         letter = replace(letter, to=tuple(dict.fromkeys((*letter.to, *tam_copies(app, letter.customer_key)))))
@@ -63,7 +66,9 @@ def write(app: App, letter: Letter, now: datetime) -> Written:
     message = NewMessage(direction=letter.direction, outbox=row, message_id=outgoing.message_id,
                          author=app.sender_address, subject=rendered.subject, body_text=rendered.body,
                          created_at=now)
+    left_out = left_out_ids(outgoing)
     event = NewEvent(at=now, type="notice", data={
         "kind": letter.kind, "to": list(letter.to), "message_id": outgoing.message_id, **letter.event_data,
+        **({"left_out_of_references": left_out} if left_out else {}),
     }) if letter.logged else None
     return Written(row, message, event)
