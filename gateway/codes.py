@@ -70,6 +70,10 @@ KIND_REMINDER = "reminder"                 # the incident waits for the customer
 KIND_TIMEOUT = "timeout"                   # closed after a month on the customer side
 KIND_ESCALATE_ACK = "escalate-ack"         # the customer's own escalation: accepted or refused
 
+# Rate limits on automatic mail (issue 10): an automatic letter not sent is an incident event.
+EVENT_NOT_SENT = "not-sent"                # data: kind, to, reason, limit ("10 in 10 min for a@x")
+RATE_LIMITED = "rate-limited"              # the reason: a [limits] window was full
+
 # Sources of inbound mail.
 SOURCE_SMTP = "smtp"
 SOURCE_IMAP = "imap"

@@ -20,6 +20,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 from gateway.settings_auth import AuthenticationSection
+from gateway.settings_limits import LimitsSection
 from gateway.settings_people import AgreedReportSection, CustomerSection, EngineersSection
 from gateway.settings_sections import (
     Address,
@@ -37,7 +38,7 @@ from gateway.settings_sections import (
 
 __all__ = [
     "AgreedReportSection", "CustomerSection", "DatabaseSection", "EngineersSection", "GatewaySection",
-    "ImapSection", "OutboundSection", "RelaySection", "Settings", "SettingsError", "SmtpSection",
+    "ImapSection", "LimitsSection", "OutboundSection", "RelaySection", "Settings", "SettingsError", "SmtpSection",
     "TokensSection", "load_settings", "settings_from_dict",
     "AuthenticationSection",
 ]
@@ -54,6 +55,7 @@ class Settings(Section):
     tokens: TokensSection = TokensSection()
     authentication: AuthenticationSection | None = None  # None: nothing is checked (issue 10)
     customers: list[CustomerSection] = []
+    limits: LimitsSection = LimitsSection()  # rate limits on automatic mail (issue 10)
     # Escalation rung → internal recipients (issue 5), e.g. `support-manager = ["mgr@vendor.test"]`.
     # A rung without recipients goes to the engineers' queue address.
     escalation: dict[str, list[Address]] = {}

@@ -1,5 +1,6 @@
 """Every mapped class, imported in one place so metadata is complete for Alembic."""
 
+from store.automatic_letters import AutomaticLetter  # rate limits (issue 10)
 from store.base import Base
 from store.checkpoints import ImapLedgerEntry, ImapMailboxHealth  # IMAP intake (issue 3)
 from store.customers import Contact, Customer
@@ -17,6 +18,7 @@ from store.outbox import OutboxMessage
 
 __all__ = [
     "AttachmentBlob",
+    "AutomaticLetter",
     "Base",
     "Contact",
     "Counter",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.base import Base, UTCDateTime
@@ -30,6 +30,9 @@ class OutboxMessage(Base):
     mail_from: Mapped[str] = mapped_column(String(320))
     rcpt_tos: Mapped[list[str]] = mapped_column(JSON)
     raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # RFC 6531 §3.4: the mail goes to a non-ASCII address, so only over SMTPUTF8 (its headers are
+    # raw UTF-8, RFC 6532); the sender must not hand it to a relay that does not offer SMTPUTF8.
+    needs_smtputf8: Mapped[bool] = mapped_column(default=False, server_default=false())
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int]
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())

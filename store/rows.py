@@ -42,6 +42,7 @@ class NewOutbox:
     attempts: int
     next_attempt_at: datetime
     created_at: datetime
+    needs_smtputf8: bool = False  # RFC 6531: a non-ASCII address; raw UTF-8 headers (gateway.outbound.mime)
     incident_id: int | None = None
     relay_message_id: str | None = None
     last_error: str | None = None
@@ -126,7 +127,7 @@ class Attach:
             known = OutboxMessage(
                 kind=row.kind, dedupe_key=row.dedupe_key, message_id=row.message_id, mail_from=row.mail_from,
                 rcpt_tos=row.rcpt_tos, raw=row.raw, state=row.state, attempts=row.attempts,
-                next_attempt_at=row.next_attempt_at, created_at=row.created_at)
+                next_attempt_at=row.next_attempt_at, created_at=row.created_at, needs_smtputf8=row.needs_smtputf8)
             known.incident = self.incident
             self._outbox[id(row)] = known
         return known

@@ -190,6 +190,9 @@ def _incident_entries(app: App, incident: Incident, customer: str, rows: list[In
             extra = {"rung": data["rung"]} if data.get("kind") == codes.KIND_ESCALATION and "rung" in data else {}
             yield entry(row.at, order, "notice", kind=_NOTICE_KINDS.get(data["kind"], data["kind"]),
                         to=list(data.get("to", [])), **extra)
+        elif row.type == codes.EVENT_NOT_SENT:  # a rate limit held an automatic letter back (issue 10)
+            yield entry(row.at, order, "not-sent", kind=data["kind"], to=list(data.get("to", [])),
+                        limit=data.get("limit", ""))
         elif row.type == "escalation":  # a rung with nobody configured to tell
             yield entry(row.at, order, "notice", kind=codes.KIND_ESCALATION, to=[], rung=data["rung"])
         elif row.type == "status" and data.get("status") in ("resolved", "closed"):

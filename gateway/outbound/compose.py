@@ -24,7 +24,7 @@ from gateway.core.tokens import (
 )
 from gateway.outbound.audience import Copy, copies
 from gateway.outbound.letter import TO_CUSTOMER, Letter, tam_copies
-from gateway.outbound.mime import OutgoingMail, new_message_id
+from gateway.outbound.mime import OutgoingMail, left_out_ids, new_message_id
 from gateway.outbound.outbox import outbox_row
 from store.rows import NewEvent, NewMessage, NewOutbox
 
@@ -46,6 +46,9 @@ def write(app: App, letter: Letter, now: datetime) -> list[Written]:
     copy carries the letter's dedupe key and its "notice" event (the SLA clock
     reads one per letter); further copies get the key with "/N" appended, so a
     repeated transaction still writes each copy once.
+
+    The notice event names the customer's non-ASCII Message-IDs a plain ASCII
+    letter had to leave out of its threading headers (gateway.outbound.mime).
     """
     if letter.direction == TO_CUSTOMER and letter.number is not None:
         letter = replace(letter, to=tuple(dict.fromkeys((*letter.to, *tam_copies(app, letter.customer_key)))))
@@ -83,8 +86,10 @@ def _copy(app: App, letter: Letter, copy: Copy, index: int, now: datetime) -> Wr
     row = outbox_row(outgoing, kind=letter.kind, now=now, dedupe_key=key)
     message = NewMessage(direction=letter.direction, outbox=row, message_id=outgoing.message_id,
                          author=app.sender_address, subject=subject, body_text=body, created_at=now)
+    left_out = left_out_ids(outgoing)
     event = NewEvent(at=now, type="notice", data={
         "kind": letter.kind, "to": list(letter.to), "message_id": outgoing.message_id, **letter.event_data,
+        **({"left_out_of_references": left_out} if left_out else {}),
     }) if letter.logged and index == 0 else None
     return Written(row, message, event)
 

@@ -15,10 +15,40 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.app import App
+from gateway.codes import RATE_LIMITED
 from gateway.core.plan import Plan
 
 # IncidentMessage directions: to the customer, to the engineers' queue, internal (escalations, errors).
 TO_CUSTOMER, TO_QUEUE, INTERNAL = "out", "notify", "internal"
+
+
+@dataclass(frozen=True)
+class OverLimit:
+    """Why an automatic letter was not sent: the limit `count` in `window` for `key` was reached."""
+
+    kind: str
+    to: str
+    count: int
+    window: timedelta
+    scope: str  # "recipient" | "incident" | "domain"
+    key: str  # the recipient, the incident's ref or the domain
+
+    def rule(self, locale: str) -> str:
+        """'10 in 10 min for alice@example.test' / 'alice@example.test 宛て 10分以内に10通'."""
+        if locale == "ja":
+            return f"{self.key} 宛て {window_text(self.window, locale)}以内に{self.count}通"
+        return f"{self.count} in {window_text(self.window, locale)} for {self.key}"
+
+    def event_data(self) -> dict[str, Any]:
+        return {"kind": self.kind, "to": [self.to], "reason": RATE_LIMITED, "limit": self.rule("en")}
+
+
+def window_text(span: timedelta, locale: str) -> str:
+    """'10 min', '1 h', '1 h 30 min', '24 h' (or 10分, 1時間, 1時間30分)."""
+    hours, minutes = divmod(int(span.total_seconds() // 60), 60)
+    if locale == "ja":
+        return (f"{hours}時間" if hours else "") + (f"{minutes}分" if minutes or not hours else "")
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part)
 
 
 @dataclass(frozen=True)
@@ -39,6 +69,8 @@ class Letter:
     # A "notice" event records the letter on the incident's timeline (the SLA clock reads them);
     # a command error is between the gateway and one engineer and changes nothing, so it is not logged.
     logged: bool = True
+    # Set by the rate limits (gateway.outbound.limits): the letter is not written, the reason is recorded.
+    not_sent: OverLimit | None = None
 
 
 def thread_of(message_id: str | None, references: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:

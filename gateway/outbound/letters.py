@@ -7,7 +7,9 @@ customer reply and of a customer's escalation, what an engineer's reply sends
 polite reply to an unknown address, the queue's line about a held engineer
 reply. gateway.work.effects only turns the Letters into rows; the SLA clock's
 letters are decided in gateway.outbound.notices.
-Nothing here reads the clock, the database or the network.
+Nothing here reads the clock, the database or the network: the automatic
+letters sent lately come in a Ledger, and a letter over a rate limit comes back
+marked `not_sent`, which the engineers' notice then states (issue 10 item 9).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from gateway.core.authenticity import for_template
 from gateway.core.model import AuthVerdict, CustomerRef, Decision, IncidentState, SeverityAssessment, SplitItem
 from gateway.core.sla import first_response_due
 from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
+from gateway.outbound.limits import Ledger
 from gateway.outbound.mime import clean_header
 from gateway.outbound.notices import escalation_letter
 from gateway.render import describe_target
@@ -29,28 +32,38 @@ from parsers.model import ParsedMail
 from store.rows import NewIncident
 
 
-def for_held_mail(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
-    """An unknown address of a customer's domain: told who may open incidents (`held_reply`)."""
+def for_held_mail(app: App, decision: Decision, mail: ParsedMail, sent: Ledger) -> list[Letter]:
+    """An unknown address of a customer's domain: told who may open incidents (`held_reply`).
+
+    Limited per recipient and per domain per day: forged senders at a customer's
+    domain must not turn the gateway into a source of backscatter.
+    """
     customer = decision.customer
     if not decision.held_reply or customer is None:
         return []
     in_reply_to, references = thread_of(mail.message_id, mail.references)
-    return [Letter(codes.KIND_HELD, "held", customer.locale, customer.charset, (mail.from_addr,), None,
-                   TO_CUSTOMER, {"customer": {"name": customer.name}, "subject": clean_header(mail.subject, 200),
-                                 "contact_name": mail.from_name}, in_reply_to, references)]
+    return [sent.checked(Letter(
+        codes.KIND_HELD, "held", customer.locale, customer.charset, (mail.from_addr,), None, TO_CUSTOMER,
+        {"customer": {"name": customer.name}, "subject": clean_header(mail.subject, 200),
+         "contact_name": mail.from_name}, in_reply_to, references))]
 
 
-def for_new_incident(app: App, decision: Decision, mail: ParsedMail, incident: NewIncident) -> list[Letter]:
-    """The acknowledgement to the writer and a notice to the engineers' queue (a recurrence says so)."""
+def for_new_incident(app: App, decision: Decision, mail: ParsedMail, incident: NewIncident,
+                     sent: Ledger) -> list[Letter]:
+    """The acknowledgement to the writer and a notice to the engineers' queue (a recurrence says so).
+
+    The notice always goes (each mail is one a person wrote and opened an
+    incident); over a rate limit it says that no acknowledgement was sent.
+    """
     customer, assessment, linked = decision.customer, decision.assessment, decision.linked_to
     assert customer is not None and assessment is not None
     in_reply_to, references = thread_of(mail.message_id, mail.references)
     why = "recurrence"
-    letters = [_ack(app, incident, customer, assessment, mail.from_name, mail.from_addr, linked, why,
-                    in_reply_to, references)]
-    letters += _queue_notice(app, "recurrence" if linked else "new", incident, incident.side, incident.status,
-                             customer, mail.from_addr, decision.text, linked, mail, decision.authentication)
-    return letters
+    ack = sent.checked(_ack(app, incident, customer, assessment, mail.from_name, mail.from_addr, linked, why,
+                            in_reply_to, references))
+    return [ack, *_queue_notice(app, "recurrence" if linked else "new", incident, incident.side, incident.status,
+                                customer, mail.from_addr, decision.text, linked, mail, decision.authentication,
+                                not_sent=[ack])]
 
 
 def for_split_incident(app: App, decision: Decision, item: SplitItem, incident: NewIncident) -> list[Letter]:
@@ -65,23 +78,24 @@ def for_split_incident(app: App, decision: Decision, item: SplitItem, incident: 
                            item.text, state)]
 
 
-def for_customer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
+def for_customer_reply(app: App, decision: Decision, mail: ParsedMail, sent: Ledger) -> list[Letter]:
     """The queue hears of the reply; a customer's `#escalate` goes up the ladder (Kaspersky §3) or is refused."""
-    after = decision.after
+    after, asked = decision.after, decision.customer_escalation
     assert after is not None
+    answer = None if asked is None else sent.checked(to_customer(after, codes.KIND_ESCALATE_ACK, "escalate-ack", {
+        "accepted": asked.accepted, "rung": asked.rung, "level": asked.level, "levels": asked.levels,
+        "reason": asked.reason}))
     letters = _queue_notice(app, "reply", after, after.side, after.status, customer_of(after), mail.from_addr,
-                            decision.text, mail=mail, authentication=decision.authentication)
-    asked = decision.customer_escalation
-    if asked is None:
+                            decision.text, mail=mail, authentication=decision.authentication,
+                            not_sent=[answer] if answer is not None else [])
+    if asked is None or answer is None:
         return letters
     if asked.accepted:
         letter = escalation_letter(app, after, app.plans.get(after.plan), asked.rung, None, None,
                                    {"by_customer": True, "level": asked.level},
                                    {"level": asked.level, "by": "customer"})
         letters += [letter] if letter is not None else []
-    letters.append(to_customer(after, codes.KIND_ESCALATE_ACK, "escalate-ack", {
-        "accepted": asked.accepted, "rung": asked.rung, "level": asked.level, "levels": asked.levels,
-        "reason": asked.reason}))
+    letters.append(answer)
     return letters
 
 
@@ -173,18 +187,24 @@ def _ack(app: App, incident: NewIncident, customer: CustomerRef, assessment: Sev
 def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, side: str, status: str,
                   customer: CustomerRef, author: str, text: str,
                   linked: IncidentState | None = None, mail: ParsedMail | None = None,
-                  authentication: AuthVerdict | None = None) -> list[Letter]:
+                  authentication: AuthVerdict | None = None,
+                  not_sent: list[Letter] | tuple[Letter, ...] = ()) -> list[Letter]:
     """Tell the engineers' queue (if one is configured) of a new incident, a reply, a recurrence, a split.
 
     The contact's mail's header anomalies (gateway.core.anomalies) are shown:
     the mail is not refused for them, but its author may not be its From. With
     `[authentication]`, the notice says whether its sender is proven (issue 10).
+    Never rate limited (the queue is the vendor's own address); `not_sent`
+    letters the limits held back are listed in it, with the limit.
     """
     queue = app.settings.engineers.queue_address
     if queue is None:
         return []
     anomalies = header_anomalies(mail, contact=True) if mail is not None else ()
-    return [Letter(codes.KIND_NOTIFY, "notify", app.settings.engineers.locale, "utf-8", (queue,), incident.number,
+    locale = app.settings.engineers.locale
+    held_back = [{"kind": letter.kind, "rule": letter.not_sent.rule(locale)}
+                 for letter in not_sent if letter.not_sent is not None]
+    return [Letter(codes.KIND_NOTIFY, "notify", locale, "utf-8", (queue,), incident.number,
                    TO_QUEUE, {
                        "what": what,
                        "incident": {"ref": f"INC-{incident.number:06d}", "subject": incident.subject,
@@ -197,4 +217,5 @@ def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, si
                        "authentication": for_template(authentication),
                        "anomalies": list(anomalies),
                        "sender": mail.sender_addr if mail is not None else "",
+                       "not_sent": held_back,
                    })]

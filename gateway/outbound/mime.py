@@ -3,6 +3,15 @@
 Built by hand (see build_message): the header charset is picked per customer
 (ISO-2022-JP encoded-words for customers whose mail systems want them) where
 the modern email API always writes UTF-8.
+
+Internationalised mail (RFC 6530-6532) is decided per message: a mail to a
+non-ASCII address can only travel over SMTPUTF8 (RFC 6531 §3.4), so it is
+marked so (`needs_smtputf8`) and its headers are raw UTF-8 (RFC 6532 §3).
+Every other mail stays plain 7-bit ASCII that any relay carries: a customer's
+non-ASCII Message-ID is then left out of In-Reply-To and References
+(`left_out_ids` names them, and the letter's notice event records them). Our
+own threading never depends on those ids: replies carry our ASCII Message-ID
+and the reply token.
 """
 
 from __future__ import annotations
@@ -16,12 +25,38 @@ from email.utils import format_datetime
 
 from gateway.codes import LOOP_HEADER
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+# Controls, line separators and lone surrogates (which no encoder accepts).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85\ud800-\udfff]+")
+_NOT_IN_AN_ID = re.compile(r"[\s<>]")
 
 
 def clean_header(value: str, limit: int = 900) -> str:
     """Make customer input safe as a header value: no CR/LF (no header injection), no controls."""
     return _CONTROL.sub(" ", value).strip()[:limit]
+
+
+def needs_smtputf8(mail: OutgoingMail) -> bool:
+    """RFC 6531 §3.4: a non-ASCII mailbox in the envelope can only be sent with SMTPUTF8."""
+    return not all(address.isascii() for address in (mail.mail_from, *mail.to))
+
+
+def _header_id(value: str | None, utf8: bool) -> str | None:
+    """A Message-ID fit for In-Reply-To/References (RFC 5322 §3.6.4), or None to leave it out.
+
+    Garbage (spaces, angle brackets, controls) is never written; a non-ASCII id
+    only in a message that goes over SMTPUTF8 anyway (RFC 6532 §3.2).
+    """
+    cleaned = (value or "").strip()
+    if not cleaned or _CONTROL.search(cleaned) or _NOT_IN_AN_ID.search(cleaned) or len(cleaned) > 900:
+        return None
+    return cleaned if utf8 or cleaned.isascii() else None
+
+
+def left_out_ids(mail: OutgoingMail) -> list[str]:
+    """The customer's Message-IDs this mail cannot carry in In-Reply-To/References (see the docstring)."""
+    utf8 = needs_smtputf8(mail)
+    ids = [mail.in_reply_to] if mail.in_reply_to else []
+    return list(dict.fromkeys(i for i in (*ids, *mail.references) if i and _header_id(i, utf8) is None))
 
 
 def new_message_id(domain: str) -> str:
@@ -77,8 +112,11 @@ def _encoded_words(text: str, charset: str, room: int) -> list[str]:
     return words
 
 
-def _fold(name: str, tokens: list[str]) -> bytes:
-    """`Name: token token…` folded between tokens (CRLF + space) to keep lines within 78 characters."""
+def _fold(name: str, tokens: list[str], encoding: str = "ascii") -> bytes:
+    """`Name: token token…` folded between tokens (CRLF + space) to keep lines within 78 characters.
+
+    `encoding` is "utf-8" only for a message sent over SMTPUTF8 (RFC 6532 raw UTF-8 headers).
+    """
     lines, line = [], f"{name}:"
     for token in tokens:
         if len(line) + 1 + len(token) > _MAX_LINE and line != f"{name}:":
@@ -86,7 +124,7 @@ def _fold(name: str, tokens: list[str]) -> bytes:
             line = ""
         line += f" {token}"
     lines.append(line)
-    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
 
 
 def _text_header(name: str, value: str, charset: str) -> bytes:
@@ -111,7 +149,8 @@ def _body(text: str, charset: str) -> tuple[str, bytes]:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if charset == "iso-2022-jp":
         return "7bit", "\r\n".join(line.encode("iso2022_jp").decode("ascii") for line in lines).encode("ascii")
-    return "base64", base64.encodebytes("\n".join(lines).encode("utf-8")).replace(b"\n", b"\r\n")
+    body = "\n".join(lines).encode("utf-8", "replace")  # a lone surrogate becomes "?", never an error
+    return "base64", base64.encodebytes(body).replace(b"\n", b"\r\n")
 
 
 def build_message(mail: OutgoingMail) -> bytes:
@@ -133,27 +172,31 @@ def build_message(mail: OutgoingMail) -> bytes:
     ):
         charset = "utf-8"
     encoding, body = _body(mail.body, charset)
+    utf8 = needs_smtputf8(mail)
+    header = "utf-8" if utf8 else "ascii"
+    to = [clean_header(address) for address in mail.to]
     head = [
         f'Content-Type: text/plain; charset="{charset}"\r\n'.encode("ascii"),
         b"MIME-Version: 1.0\r\n",
         f"Content-Transfer-Encoding: {encoding}\r\n".encode("ascii"),
-        _fold("From", _address(mail.from_name, clean_header(mail.mail_from), charset)),
-        _fold("To", [f"{clean_header(to)}," for to in mail.to[:-1]] + [clean_header(mail.to[-1])] if mail.to else []),
+        _fold("From", _address(mail.from_name, clean_header(mail.mail_from), charset), header),
+        _fold("To", [f"{address}," for address in to[:-1]] + to[-1:], header),
         _text_header("Subject", mail.subject, charset),
         _fold("Date", [format_datetime(mail.date)]),
         _fold("Message-ID", [f"<{clean_header(mail.message_id)}>"]),
     ]
-    if mail.in_reply_to:
-        head.append(_fold("In-Reply-To", [f"<{clean_header(mail.in_reply_to)}>"]))
-    references = [f"<{clean_header(ref)}>" for ref in mail.references if ref and clean_header(ref)]
+    in_reply_to = _header_id(mail.in_reply_to, utf8)
+    if in_reply_to:
+        head.append(_fold("In-Reply-To", [f"<{in_reply_to}>"], header))
+    references = [f"<{ref}>" for ref in (_header_id(r, utf8) for r in mail.references) if ref]
     if references:
-        head.append(_fold("References", references))
+        head.append(_fold("References", references, header))
     if mail.reply_to:
-        head.append(_fold("Reply-To", [clean_header(mail.reply_to)]))
+        head.append(_fold("Reply-To", [clean_header(mail.reply_to)], header))
     head += [
         _fold("Auto-Submitted", [mail.auto_submitted]),
         b"X-Auto-Response-Suppress: All\r\n",  # keep Exchange out-of-office replies away
-        _fold("X-Loop", [clean_header(mail.mail_from)]),
+        _fold("X-Loop", [clean_header(mail.mail_from)], header),
         _fold(LOOP_HEADER, [clean_header(mail.loop_marker)]),
     ]
     return b"".join(head) + b"\r\n" + body

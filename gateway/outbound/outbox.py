@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway import codes
-from gateway.outbound.mime import OutgoingMail, build_message
+from gateway.outbound.mime import OutgoingMail, build_message, needs_smtputf8
 from store.rows import NewOutbox
 
 
@@ -24,6 +24,7 @@ def outbox_row(
         mail_from=mail.mail_from,
         rcpt_tos=list(mail.to),
         raw=build_message(mail),
+        needs_smtputf8=needs_smtputf8(mail),
         state=codes.OUT_QUEUED,
         attempts=0,
         next_attempt_at=now,

@@ -10,7 +10,7 @@ leaves either nothing done (the mail is processed again) or everything done.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,26 +18,20 @@ from sqlalchemy.orm import Session
 
 from gateway import codes
 from gateway.app import App
-from gateway.core.anomalies import anomalies_of, header_anomalies
-from gateway.core.authenticity import as_record
+from gateway.work.mail_rows import blob_rows, incident_row, message_row
 from gateway.core.model import (
-    OPEN,
-    VENDOR_SIDE,
     Action,
-    AuthVerdict,
-    CustomerRef,
     Decision,
-    IncidentState,
-    SeverityAssessment,
 )
 from gateway.outbound import letters
 from gateway.outbound.compose import write
 from gateway.outbound.letter import Letter
+from gateway.outbound.limits import Ledger, SentLetter
 from gateway.outbound.mime import clean_header
 from parsers.model import ParsedMail
 from parsers.subject import base_subject
 from store.incidents import Incident
-from store.rows import Attach, NewAttachment, NewEvent, NewIncident, NewMessage, NewOutbox
+from store.rows import Attach, NewEvent, NewIncident, NewMessage, NewOutbox
 
 INCIDENT_COUNTER = "incident"
 
@@ -69,6 +63,7 @@ class Outcome:
     update: IncidentUpdate | None = None
     outbox: list[NewOutbox] = field(default_factory=list)  # rows tied to no incident
     blobs: list[dict[str, object]] = field(default_factory=list)
+    sent: list[SentLetter] = field(default_factory=list)  # automatic letters, for the rate limits' memory
 
 
 def new_incidents(decision: Decision) -> int:
@@ -77,25 +72,31 @@ def new_incidents(decision: Decision) -> int:
 
 
 def plan(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime,
-         numbers: list[int]) -> Outcome:
-    """Build the outcome of one decision; `numbers` are the incident numbers reserved for it."""
+         numbers: list[int], sent: Ledger | None = None) -> Outcome:
+    """Build the outcome of one decision; `numbers` are the incident numbers reserved for it.
+
+    `sent` counts the automatic letters sent lately, for the rate limits (the
+    processor passes the batch's; without it only this mail's own letters count).
+    Letters it lets through are recorded in it.
+    """
+    sent = sent if sent is not None else Ledger(app.settings.limits, now)
     if len(numbers) != decision.new_incidents:
         raise ValueError(f"the decision needs {decision.new_incidents} incident number(s), got {len(numbers)}")
     if decision.action is Action.IGNORE:
         return Outcome(codes.IGNORED, decision.reason)
     if decision.action is Action.HOLD:
-        return _hold(app, inbound_id, mail, decision, now)
+        return _hold(app, inbound_id, mail, decision, now, sent)
     if decision.action is Action.COMMAND_ERROR:
         return _command_error(app, inbound_id, mail, decision, now)
     outcome = Outcome(codes.PROCESSED, decision.reason)
     if decision.action is Action.OPEN_INCIDENT:
-        outcome.incidents.append(_open(app, numbers[0], inbound_id, mail, decision, now))
+        outcome.incidents.append(_open(app, numbers[0], inbound_id, mail, decision, now, sent))
     elif decision.action is Action.CUSTOMER_REPLY:
-        outcome.update = _customer_reply(app, inbound_id, mail, decision, now)
+        outcome.update = _customer_reply(app, inbound_id, mail, decision, now, sent)
     else:
         outcome.update = _engineer_reply(app, inbound_id, mail, decision, now)
         outcome.incidents.extend(_split(app, decision, numbers, now))
-    outcome.blobs = _blobs(mail, now)
+    outcome.blobs = blob_rows(mail, now)
     return outcome
 
 
@@ -113,32 +114,22 @@ def apply_update(session: Session, incident: Incident, update: IncidentUpdate) -
     session.add_all([attach.outbox(row) for row in update.outbox])
 
 
-def inbound_change(inbound_id: int, mail: ParsedMail | None, decision: Decision | None,
-                   authentication: AuthVerdict | None, outcome: Outcome, incident: Incident | None,
-                   now: datetime) -> dict[str, object]:
-    """The inbound row's new state and what was learned of the mail (one row of a bulk UPDATE)."""
-    linked = incident if incident is not None else (outcome.incidents[0] if outcome.incidents else None)
-    change: dict[str, object] = {
-        "id": inbound_id, "state": outcome.state, "reason": outcome.reason, "detail": outcome.detail,
-        "processed_at": now, "incident_id": linked.id if linked is not None else None,
-        "authentication": as_record(authentication) if authentication is not None else None,
-    }
-    if mail is not None:
-        anomalies = anomalies_of(mail, decision) if decision else header_anomalies(mail, contact=False)
-        change.update(message_id=mail.message_id[:998] if mail.message_id else None,
-                      from_addr=mail.from_addr[:320], subject=mail.subject[:2000],
-                      anomalies=list(anomalies) or None)
-    return change
-
-
 # -- held mail and command errors: no incident changes ------------------------------------------
 
 
-def _hold(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
-    """Held for an operator: the polite reply to an unknown contact, or the queue's line of a held reply."""
+def _hold(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime,
+          sent: Ledger) -> Outcome:
+    """Held for an operator: the polite reply to an unknown contact (unless a rate limit says no: then
+    the detail says so), or the queue's line of a held engineer reply (never limited)."""
     outcome = Outcome(codes.QUARANTINED, decision.reason, _held_detail(mail, decision))
-    planned = [*letters.for_held_mail(app, decision, mail),
-               *letters.for_held_engineer_reply(app, decision, mail, inbound_id)]
+    planned = []
+    for letter in letters.for_held_mail(app, decision, mail, sent):
+        if letter.not_sent is not None:
+            outcome.detail = f"{outcome.detail}; no reply sent: rate limit {letter.not_sent.rule('en')}"
+            continue
+        planned.append(letter)
+        sent.record(letter)
+    planned += letters.for_held_engineer_reply(app, decision, mail, inbound_id)
     outcome.outbox.extend(written.outbox for letter in planned for written in write(app, letter, now))
     return outcome
 
@@ -152,10 +143,10 @@ def _command_error(app: App, inbound_id: int, mail: ParsedMail, decision: Decisi
     state = decision.incident
     assert state is not None
     update = IncidentUpdate(state.id, state.version)
-    update.messages.append(_inbound_message(inbound_id, mail, now, "engineer", decision.text))
+    update.messages.append(message_row(inbound_id, mail, now, "engineer", decision.text))
     _attach(update, app, letters.for_command_error(app, decision, mail), now)
     return Outcome(codes.PROCESSED, decision.reason, "; ".join(decision.errors)[:4000], update=update,
-                   blobs=_blobs(mail, now))
+                   blobs=blob_rows(mail, now))
 
 
 def _held_detail(mail: ParsedMail, decision: Decision) -> str:
@@ -167,14 +158,14 @@ def _held_detail(mail: ParsedMail, decision: Decision) -> str:
 
 
 def _open(app: App, number: int, inbound_id: int, mail: ParsedMail, decision: Decision,
-          now: datetime) -> NewIncident:
+          now: datetime, sent: Ledger) -> NewIncident:
     customer, assessment, linked = decision.customer, decision.assessment, decision.linked_to
     assert customer is not None and assessment is not None
     subject = linked.subject if linked else clean_header(base_subject(mail.subject), limit=500)
-    incident = _incident(app, number, customer, subject or "(no subject)", assessment, mail.from_addr, now,
+    incident = incident_row(app, number, customer, subject or "(no subject)", assessment, mail.from_addr, now,
                          linked, "recurrence", inbound_id)
-    incident.messages.append(_inbound_message(inbound_id, mail, now))
-    _attach(incident, app, letters.for_new_incident(app, decision, mail, incident), now)
+    incident.messages.append(message_row(inbound_id, mail, now))
+    _attach(incident, app, letters.for_new_incident(app, decision, mail, incident, sent), now, sent)
     return incident
 
 
@@ -185,44 +176,21 @@ def _split(app: App, decision: Decision, numbers: list[int], now: datetime) -> l
     customer = letters.customer_of(state)
     created = []
     for number, item in zip(numbers, reply.splits, strict=True):
-        incident = _incident(app, number, customer, clean_header(item.text, limit=500), item.assessment,
+        incident = incident_row(app, number, customer, clean_header(item.text, limit=500), item.assessment,
                              state.opened_by, now, state, "split", None)
         _attach(incident, app, letters.for_split_incident(app, decision, item, incident), now)
         created.append(incident)
     return created
 
 
-def _incident(app: App, number: int, customer: CustomerRef, subject: str, assessment: SeverityAssessment,
-              opened_by: str, now: datetime, linked: IncidentState | None, why: str,
-              inbound_id: int | None) -> NewIncident:
-    plan_ = app.plans.get(customer.plan)
-    cues = [asdict(cue) for cue in assessment.cues]
-    incident = NewIncident(
-        number=number, customer_id=customer.customer_id, plan=plan_.name, subject=subject,
-        severity=assessment.severity, requested_severity=assessment.requested_severity, cues=cues,
-        status=OPEN,
-        side=VENDOR_SIDE,  # support-programs.md §2: a new incident is ours to answer
-        opened_by=opened_by, opened_at=now, updated_at=now,
-        linked_to_id=linked.id if linked else None,
-    )
-    data: dict[str, Any] = {
-        "severity": incident.severity, "requested_severity": incident.requested_severity, "plan": plan_.name,
-        "customer": customer.key, "side": VENDOR_SIDE, "inbound_id": inbound_id, "cues": cues,
-    }
-    if linked is not None:
-        data["linked_to"], data["why"] = linked.ref, why
-    incident.events.append(NewEvent(at=now, type="opened", data=data))
-    return incident
-
-
 # -- replies into an existing incident -----------------------------------------------------------
 
 
 def _customer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decision,
-                    now: datetime) -> IncidentUpdate:
+                    now: datetime, sent: Ledger) -> IncidentUpdate:
     update = _update(decision, inbound_id, now)
-    update.messages.append(_inbound_message(inbound_id, mail, now))
-    _attach(update, app, letters.for_customer_reply(app, decision, mail), now)
+    update.messages.append(message_row(inbound_id, mail, now))
+    _attach(update, app, letters.for_customer_reply(app, decision, mail, sent), now, sent)
     return update
 
 
@@ -231,7 +199,7 @@ def _engineer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decis
     update = _update(decision, inbound_id, now)
     reply = decision.engineer
     assert reply is not None
-    update.messages.append(_inbound_message(inbound_id, mail, now, "engineer", decision.text))
+    update.messages.append(message_row(inbound_id, mail, now, "engineer", decision.text))
     if reply.resolution is not None:
         update.changes.update(resolution=reply.resolution, resolved_at=now)
     _attach(update, app, letters.for_engineer_reply(app, decision, mail), now)
@@ -252,9 +220,18 @@ def _update(decision: Decision, inbound_id: int, now: datetime) -> IncidentUpdat
 # -- rows ----------------------------------------------------------------------------------------
 
 
-def _attach(target: NewIncident | IncidentUpdate, app: App, planned: list[Letter], now: datetime) -> None:
-    """Write each letter and add its outbox row, its message and (if logged) its notice event."""
+def _attach(target: NewIncident | IncidentUpdate, app: App, planned: list[Letter], now: datetime,
+            sent: Ledger | None = None) -> None:
+    """Write each letter and add its outbox row, its message and (if logged) its notice event.
+
+    A letter a rate limit held back becomes a `not-sent` event instead, so `incidents show` tells.
+    """
     for letter in planned:
+        if letter.not_sent is not None:
+            target.events.append(NewEvent(at=now, type=codes.EVENT_NOT_SENT, data=letter.not_sent.event_data()))
+            continue
+        if sent is not None:
+            sent.record(letter)
         for written in write(app, letter, now):
             if isinstance(target, NewIncident):
                 written.outbox.incident = target
@@ -263,22 +240,3 @@ def _attach(target: NewIncident | IncidentUpdate, app: App, planned: list[Letter
             target.messages.append(written.message)
             if written.event is not None:
                 target.events.append(written.event)
-
-
-def _blobs(mail: ParsedMail, now: datetime) -> list[dict[str, object]]:
-    """The attachment_blobs rows of a mail whose message (with its attachments) is kept in an incident."""
-    return [{"sha256": a.sha256, "size": a.size, "data": a.payload, "created_at": now} for a in mail.attachments]
-
-
-def _inbound_message(inbound_id: int, mail: ParsedMail, now: datetime, direction: str = "in",
-                     body: str | None = None) -> NewMessage:
-    message = NewMessage(
-        direction=direction, inbound_id=inbound_id, message_id=mail.message_id, author=mail.from_addr,
-        subject=mail.subject, body_text=mail.body_text if body is None else body, created_at=now,
-    )
-    message.attachments.extend(
-        NewAttachment(sha256=a.sha256, filename=a.filename, content_type=a.content_type,
-                      size=a.size, inline=a.inline)
-        for a in mail.attachments
-    )
-    return message

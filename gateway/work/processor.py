@@ -2,12 +2,14 @@
 
 Mails are processed in batches, in three steps:
 
-1. *prepare*, outside any write transaction: load the raw bytes, parse, look
+1. *prepare* (gateway.work.prepare), outside any write transaction: load the raw bytes, parse, look
    up the sender's role and the incidents the threading clues point at, decide
    (pure). Mails are decided in order, and each decision's resulting incident
    state is what the next mail of the batch about that incident sees.
 2. *plan*: reserve the incident numbers the batch needs (one tiny transaction)
-   and build every row, mails rendered and MIME-encoded.
+   and build every row, mails rendered and MIME-encoded. The automatic letters
+   sent lately are read first (gateway.work.rate_limits), and each mail's own
+   letters count for the next, so the rate limits hold within a batch too.
 3. *write*, one short transaction (BEGIN IMMEDIATE on SQLite): re-check that
    each mail is still `received` (another worker may have taken it) and that
    each incident a mail changes is still as its decision saw it (else the mail
@@ -28,7 +30,6 @@ others, and nothing is lost: the raw bytes stay in the row.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -37,34 +38,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import codes
 from gateway.app import App
 from gateway.clock import Clock
-from gateway.core.correlate import extract_clues, wanted_numbers
-from gateway.core.decide import decide
-from gateway.core.model import AuthVerdict, Context, Decision, Envelope, IncidentState
 from gateway.work.authentication import Authenticator, authenticator_for
 from gateway.work.directory import SenderCache
-from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, inbound_change, new_incidents, plan
+from gateway.work.prepare import Prepared, prepare_all
+from gateway.outbound.limits import Ledger
+from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, new_incidents, plan
+from gateway.work.mail_rows import inbound_change
+from gateway.work.rate_limits import recent_letters, store_sent
 from gateway.work.scheduler import reschedule
-from gateway.work.threads import incident_states, numbers_for_message_ids
-from parsers import ParsedMail, UnparseableMail, parse_mail
 from store.inbound import InboundMessage
 from store.bulk import insert_new_incidents
 from store.incidents import AttachmentBlob, Incident
-from store.sql import fetch_raw, insert_blobs_ignoring_duplicates, reserve_values
+from store.rows import NewIncident
+from store.sql import insert_blobs_ignoring_duplicates, reserve_values
 
 log = logging.getLogger(__name__)
 
 BATCH_BYTES = 64 * 1024 * 1024  # raw bytes held in memory by one batch (at least one mail)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Phase 1's result for one mail: a decision, or why it must be quarantined."""
-
-    inbound_id: int
-    mail: ParsedMail | None = None
-    decision: Decision | None = None
-    failure: tuple[str, str] | None = None  # (reason code, detail)
-    authentication: AuthVerdict | None = None  # kept on the inbound row (issue 10)
 
 
 def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limit: int = 100,
@@ -83,7 +73,8 @@ def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limi
     if not ids:
         return 0
     try:
-        outcomes = _plan_all(app, writers, _prepare_all(app, readers, ids, senders, authenticator), now)
+        prepared = prepare_all(app, readers, ids, senders, authenticator)
+        outcomes = _plan_all(app, writers, prepared, now, recent_letters(app, readers, prepared, now))
         with writers.begin() as session:
             _write(app, session, outcomes, now)
     except Exception:  # noqa: BLE001 - a failed batch is retried mail by mail
@@ -98,7 +89,8 @@ def process_one(app: App, readers: sessionmaker[Session], inbound_id: int, now: 
     """Process one inbound mail on its own; return its new state (None if another worker had it)."""
     writers = writers or readers
     try:
-        outcomes = _plan_all(app, writers, _prepare_all(app, readers, [inbound_id]), now)
+        prepared = prepare_all(app, readers, [inbound_id], None, authenticator_for(app.settings))
+        outcomes = _plan_all(app, writers, prepared, now, recent_letters(app, readers, prepared, now))
         with writers.begin() as session:
             return _write(app, session, outcomes, now).get(inbound_id)
     except Exception as exc:  # noqa: BLE001 - quarantine, never crash the daemon
@@ -125,64 +117,10 @@ def _next_batch(readers: sessionmaker[Session], limit: int) -> list[int]:
     return ids
 
 
-@dataclass
-class _Batch:
-    """What prepare keeps for a batch: senders' roles, incidents as the last decision left them."""
-
-    senders: SenderCache
-    incidents: dict[int, IncidentState]
-    authenticator: Authenticator | None = None  # None: [authentication] is off
-
-
-def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int], senders: SenderCache | None = None,
-                 authenticator: Authenticator | None = None) -> list[Prepared]:
-    batch = _Batch(senders or SenderCache(), {}, authenticator or authenticator_for(app.settings))
-    with readers() as session:
-        rows = session.execute(
-            select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos)
-            .where(InboundMessage.id.in_(ids))
-            .order_by(InboundMessage.id)
-        ).all()
-        raws = fetch_raw(session, ids)
-        return [_prepare(session, app, inbound_id, raws.pop(inbound_id), mail_from, rcpt_tos, batch)
-                for inbound_id, mail_from, rcpt_tos in rows]
-
-
-def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from: str, rcpt_tos: list[str],
-             batch: _Batch) -> Prepared:
-    try:
-        mail = parse_mail(raw)
-    except UnparseableMail as exc:
-        return Prepared(inbound_id, failure=(codes.UNPARSEABLE, str(exc)))
-    try:
-        envelope = Envelope(mail_from, tuple(rcpt_tos))
-        context = _context(session, app, raw, mail, envelope, batch)
-        decision = decide(mail, envelope, context, app.policy)
-    except Exception as exc:  # noqa: BLE001 - a bug on one mail quarantines that mail only
-        log.exception("inbound %s: decision failed", inbound_id)
-        return Prepared(inbound_id, mail, failure=(codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"))
-    if decision.after is not None:
-        batch.incidents[decision.after.number] = decision.after
-    return Prepared(inbound_id, mail, decision, authentication=context.authentication)
-
-
-def _context(session: Session, app: App, raw: bytes, mail: ParsedMail, envelope: Envelope,
-             batch: _Batch) -> Context:
-    """What decide() needs: the sender's role, known Message-IDs, the incidents, who really sent it."""
-    sender = batch.senders.sender(session, mail.from_addr, app.settings.engineers)
-    clues = extract_clues(mail, envelope, app.policy.own_addresses)
-    by_message_id = numbers_for_message_ids(session, clues.message_ids)
-    numbers = wanted_numbers(clues, by_message_id)
-    missing = numbers - batch.incidents.keys()
-    batch.incidents.update(incident_states(session, missing))
-    incidents = {n: batch.incidents[n] for n in numbers if n in batch.incidents}
-    verdict = batch.authenticator.verdict(raw, mail) if batch.authenticator is not None else None
-    return Context(sender, clues, by_message_id, incidents, verdict)
-
-
 def _plan_all(app: App, writers: sessionmaker[Session], prepared: list[Prepared],
-              now: datetime) -> list[tuple[Prepared, Outcome]]:
+              now: datetime, sent: Ledger | None = None) -> list[tuple[Prepared, Outcome]]:
     """Step 2: reserve incident numbers in one tiny transaction, then build every mail's rows."""
+    sent = sent if sent is not None else Ledger(app.settings.limits, now)
     wanted = sum(new_incidents(p.decision) for p in prepared if p.decision is not None)
     next_number = 0
     if wanted:
@@ -193,20 +131,22 @@ def _plan_all(app: App, writers: sessionmaker[Session], prepared: list[Prepared]
         count = new_incidents(item.decision) if item.decision is not None else 0
         numbers = list(range(next_number, next_number + count))
         next_number += count
-        planned.append((item, _plan_one(app, item, now, numbers)))
+        planned.append((item, _plan_one(app, item, now, numbers, sent)))
     return planned
 
 
-def _plan_one(app: App, item: Prepared, now: datetime, numbers: list[int]) -> Outcome:
+def _plan_one(app: App, item: Prepared, now: datetime, numbers: list[int], sent: Ledger) -> Outcome:
     if item.failure is not None or item.mail is None or item.decision is None:
         reason, detail = item.failure or (codes.PROCESSING_FAILED, "nothing was decided")
         return Outcome(codes.QUARANTINED, reason, detail[:4000])
     try:
-        outcome = plan(app, item.inbound_id, item.mail, item.decision, now, numbers)
+        outcome = plan(app, item.inbound_id, item.mail, item.decision, now, numbers, sent)
         for new in outcome.incidents:  # the SLA clock's next due time, computed outside the write lock
             reschedule(app, new, _customer_key(item), now)
+        outcome.sent = sent.settle()
         return outcome
     except Exception as exc:  # noqa: BLE001 - e.g. a broken template: quarantine this mail only
+        sent.discard()
         log.exception("inbound %s: could not build its rows; quarantined", item.inbound_id)
         return Outcome(codes.QUARANTINED, codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"[:4000])
 
@@ -248,12 +188,20 @@ def _write(app: App, session: Session, outcomes: list[tuple[Prepared, Outcome]],
     session.flush()  # the updates
     insert_new_incidents(session.connection(), [new for _, o, _ in written for new in o.incidents],
                          [row for _, o, _ in written for row in o.outbox])
-    changes = [inbound_change(item.inbound_id, item.mail, item.decision, item.authentication, outcome, incident, now) for item, outcome, incident in written]
+    store_sent(app, session, [letter for _, o, _ in written for letter in o.sent], now)
+    changes = [inbound_change(item.inbound_id, item.mail, item.decision, item.authentication, outcome.state,
+                              outcome.reason, outcome.detail, _linked(outcome, incident), now)
+               for item, outcome, incident in written]
     if changes:
         session.execute(update(InboundMessage), changes)
     for change in changes:
         log.info("inbound %s: %s (%s)", change["id"], change["state"], change["reason"])
     return {change["id"]: change["state"] for change in changes}
+
+
+def _linked(outcome: Outcome, incident: Incident | None) -> Incident | NewIncident | None:
+    """The incident an inbound row points at: the one it changed, or the first it opened."""
+    return incident if incident is not None else (outcome.incidents[0] if outcome.incidents else None)
 
 
 def _customer_key(item: Prepared) -> str:

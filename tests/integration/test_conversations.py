@@ -313,14 +313,15 @@ def test_settings_sync_leaves_contacts_managed_with_the_cli_alone(pipeline: Pipe
 
 
 def test_a_reply_decided_on_an_incident_that_changed_meanwhile_is_decided_again(pipeline: Pipeline) -> None:
-    from gateway.work.processor import _plan_all, _prepare_all, _write
+    from gateway.work.prepare import prepare_all
+    from gateway.work.processor import _plan_all, _write
 
     ack, notification = opened(pipeline)
     engineer_answers(pipeline, notification, "Which version?")
     [relay] = mails(pipeline, "relay")
     accepted = pipeline.accept(reply_to(relay, sender="alice@example.test", body="10.2"))
     now = pipeline.clock.now()
-    prepared = _prepare_all(pipeline.app, pipeline.sessions, [accepted.inbound_id])
+    prepared = prepare_all(pipeline.app, pipeline.sessions, [accepted.inbound_id])
     with pipeline.sessions.begin() as session:  # e.g. an operator or the scheduler changed it
         session.scalar(select(Incident).where(Incident.number == 1)).side = "vendor"  # type: ignore[union-attr]
     with pipeline.sessions.begin() as session:

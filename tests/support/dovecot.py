@@ -343,7 +343,7 @@ def mail_user(dovecot: Dovecot) -> MailUser:
 
 def settings_toml(data: dict[str, Any]) -> str:
     """A settings mapping (as tests.conftest.settings_dict builds it) as a TOML file, for daemons run
-    as real subprocesses. JSON scalars and arrays are valid TOML values."""
+    as real subprocesses. JSON scalars and arrays are valid TOML values; mappings become inline tables."""
     lines = []
     for section, body in data.items():
         if body is None:
@@ -351,6 +351,11 @@ def settings_toml(data: dict[str, Any]) -> str:
         tables = body if isinstance(body, list) else [body]
         for table in tables:
             lines.append(f"[[{section}]]" if isinstance(body, list) else f"[{section}]")
-            lines += [f"{key} = {json.dumps(value, ensure_ascii=False, default=str)}"
-                      for key, value in table.items() if value is not None]
+            lines += [f"{key} = {_toml_value(value)}" for key, value in table.items() if value is not None]
     return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(key)} = {_toml_value(item)}" for key, item in value.items()) + "}"
+    return json.dumps(value, ensure_ascii=False, default=str)
