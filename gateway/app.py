@@ -10,6 +10,7 @@ from gateway.plans import PlanBook, PlanError, load_plans
 from gateway.render import Renderer
 from gateway.settings import Settings, SettingsError
 from gateway.token_secret import load_token_secret
+from parsers.model import Limits
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,14 @@ class App:
             return plan
         return with_agreed_reports(plan, Target(Duration.parse(customer.status_report.every),
                                                 customer.status_report.clock))
+
+    @property
+    def limits(self) -> Limits:
+        """What one inbound mail may cost the parser ([mail] max_*)."""
+        mail = self.settings.mail
+        return Limits(max_header_fields=mail.max_header_fields, max_header_bytes=mail.max_header_bytes,
+                      max_mime_depth=mail.max_mime_depth, max_parts=mail.max_parts,
+                      max_attachments=mail.max_attachments)
 
     @property
     def sender_address(self) -> str:
@@ -65,5 +74,7 @@ def build_app(settings: Settings, *, create_secret: bool = True) -> App:
             workaround_plans=frozenset(name for name, plan in plans.plans.items() if plan.workaround_downgrade),
             escalation_ladders={name: plan.customer_escalation_ladder for name, plan in plans.plans.items()
                                 if plan.customer_escalation_ladder},
+            accept_automatic_from=frozenset(settings.mail.accept_automatic_from),
+            hard_bounce_limit=settings.mail.hard_bounce_limit,
         ),
     )

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
+from gateway.settings_mail import MailSection
 from gateway.settings_people import AgreedReportSection, CustomerSection, EngineersSection
 from gateway.settings_sections import (
     Address,
@@ -35,7 +36,7 @@ from gateway.settings_sections import (
 
 __all__ = [
     "AgreedReportSection", "CustomerSection", "DatabaseSection", "EngineersSection", "GatewaySection",
-    "ImapSection", "OutboundSection", "RelaySection", "Settings", "SettingsError", "SmtpSection",
+    "ImapSection", "MailSection", "OutboundSection", "RelaySection", "Settings", "SettingsError", "SmtpSection",
     "TokensSection", "load_settings", "settings_from_dict",
 ]
 
@@ -49,6 +50,7 @@ class Settings(Section):
     imap: list[ImapSection] = []
     engineers: EngineersSection = EngineersSection()
     tokens: TokensSection = TokensSection()
+    mail: MailSection = MailSection()
     customers: list[CustomerSection] = []
     # Escalation rung → internal recipients (issue 5), e.g. `support-manager = ["mgr@vendor.test"]`.
     # A rung without recipients goes to the engineers' queue address.

@@ -1,6 +1,7 @@
 """Every mapped class, imported in one place so metadata is complete for Alembic."""
 
 from store.base import Base
+from store.bounces import BouncedAddress  # bounces of our mail (issue 13)
 from store.checkpoints import ImapLedgerEntry, ImapMailboxHealth  # IMAP intake (issue 3)
 from store.customers import Contact, Customer
 from store.inbound import InboundMessage, InboundRaw
@@ -18,6 +19,7 @@ from store.outbox import OutboxMessage
 __all__ = [
     "AttachmentBlob",
     "Base",
+    "BouncedAddress",
     "Contact",
     "Counter",
     "Customer",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from gateway import codes
 from gateway.core import commands as cmd
+from gateway.core.bounce import bounce_decision, quiet_reason
 from gateway.core.commands import ParsedReply, parse_reply, split_items
 from gateway.core.conversation import customer_message, engineer_reply
 from gateway.core.correlate import customer_thread, engineer_thread, engineer_thread_by_clues
@@ -47,6 +48,8 @@ class Policy:
     escalation_ladders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # `replay` only: engineers are recognised by From alone (recorded mail has no valid token).
     trust_engineer_from: bool = False
+    accept_automatic_from: frozenset[str] = frozenset()  # [mail]: addresses and "@domains"
+    hard_bounce_limit: int = 3  # [mail]: hard bounces before automatic mail to an address stops
 
 
 def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Policy) -> Decision:
@@ -59,8 +62,14 @@ def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Polic
     automatic = classify_automatic(
         mail, envelope, own_addresses=policy.own_addresses, loop_marker=policy.loop_marker
     )
+    quiet = None
     if automatic is not None:
-        return Decision(Action.IGNORE, automatic)
+        bounced = bounce_decision(mail, automatic, context, policy.hard_bounce_limit)
+        if bounced is not None:
+            return bounced
+        quiet = quiet_reason(mail, automatic, context, policy.accept_automatic_from)
+        if quiet is None:
+            return Decision(Action.IGNORE, automatic, automatic=automatic)
     if not mail.from_addr:
         return Decision(Action.HOLD, codes.NO_SENDER)
     sender = context.sender
@@ -70,7 +79,8 @@ def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Polic
         return Decision(Action.HOLD, codes.UNKNOWN_CONTACT, sender.customer, held_reply=policy.held_reply)
     if sender.role != CONTACT or sender.customer is None:
         return Decision(Action.HOLD, codes.UNKNOWN_SENDER)
-    return _customer(mail, envelope, context, policy)
+    decision = _customer(mail, envelope, context, policy)
+    return replace(decision, automatic=automatic, quiet=quiet) if quiet else decision
 
 
 def _customer(mail: ParsedMail, envelope: Envelope, context: Context, policy: Policy) -> Decision:

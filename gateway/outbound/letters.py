@@ -43,11 +43,31 @@ def for_new_incident(app: App, decision: Decision, mail: ParsedMail, incident: N
     assert customer is not None and assessment is not None
     in_reply_to, references = thread_of(mail.message_id, mail.references)
     why = "recurrence"
-    letters = [_ack(app, incident, customer, assessment, mail.from_name, mail.from_addr, linked, why,
-                    in_reply_to, references)]
+    letters = []
+    if decision.quiet is None:  # list, bulk or accepted automatic mail is never answered (RFC 3834 §2)
+        letters.append(_ack(app, incident, customer, assessment, mail.from_name, mail.from_addr, linked, why,
+                            in_reply_to, references))
     letters += _queue_notice(app, "recurrence" if linked else "new", incident, incident.side, incident.status,
-                             customer, mail.from_addr, decision.text, linked)
+                             customer, mail.from_addr, decision.text, linked, decision.quiet)
     return letters
+
+
+def for_bounce(app: App, decision: Decision) -> list[Letter]:
+    """Issue 13: the engineers' queue hears that a letter of ours bounced, and whether mail to the address stops."""
+    state, bounce, queue = decision.incident, decision.bounce, app.settings.engineers.queue_address
+    assert state is not None and bounce is not None
+    if queue is None:
+        return []
+    return [Letter(codes.KIND_BOUNCED, "bounced", app.settings.engineers.locale, "utf-8", (queue,), state.number,
+                   TO_QUEUE, {
+                       "incident": {"ref": state.ref, "subject": state.subject, "severity": state.severity,
+                                    "side": state.side, "status": state.status, "plan": state.plan},
+                       "customer": {"name": state.customer_name, "key": state.customer_key},
+                       "kind": bounce.kind, "message_id": decision.bounced_message_id,
+                       "recipients": [{"address": r.address, "status": r.status or "", "hard": r.hard,
+                                       "diagnostic": clean_header(r.diagnostic or "", 300)} for r in bounce.recipients],
+                       "suppressed": list(decision.suppress), "limit": app.policy.hard_bounce_limit,
+                   }, decision.bounced_message_id, (decision.bounced_message_id,) if decision.bounced_message_id else ())]
 
 
 def for_split_incident(app: App, decision: Decision, item: SplitItem, incident: NewIncident) -> list[Letter]:
@@ -67,7 +87,7 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[L
     after = decision.after
     assert after is not None
     letters = _queue_notice(app, "reply", after, after.side, after.status, customer_of(after), mail.from_addr,
-                            decision.text)
+                            decision.text, quiet=decision.quiet)
     asked = decision.customer_escalation
     if asked is None:
         return letters
@@ -76,9 +96,10 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[L
                                    {"by_customer": True, "level": asked.level},
                                    {"level": asked.level, "by": "customer"})
         letters += [letter] if letter is not None else []
-    letters.append(to_customer(after, codes.KIND_ESCALATE_ACK, "escalate-ack", {
-        "accepted": asked.accepted, "rung": asked.rung, "level": asked.level, "levels": asked.levels,
-        "reason": asked.reason}))
+    if decision.quiet is None:  # list or automatic mail is never answered (RFC 3834 §2)
+        letters.append(to_customer(after, codes.KIND_ESCALATE_ACK, "escalate-ack", {
+            "accepted": asked.accepted, "rung": asked.rung, "level": asked.level, "levels": asked.levels,
+            "reason": asked.reason}))
     return letters
 
 
@@ -153,7 +174,7 @@ def _ack(app: App, incident: NewIncident, customer: CustomerRef, assessment: Sev
 
 def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, side: str, status: str,
                   customer: CustomerRef, author: str, text: str,
-                  linked: IncidentState | None = None) -> list[Letter]:
+                  linked: IncidentState | None = None, quiet: str | None = None) -> list[Letter]:
     """Tell the engineers' queue (if one is configured) of a new incident, a reply, a recurrence, a split."""
     queue = app.settings.engineers.queue_address
     if queue is None:
@@ -168,4 +189,5 @@ def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, si
                        "author": author,
                        "text": text,
                        "linked": linked.ref if linked else None,
+                       "quiet": quiet,  # why no acknowledgement went to the customer (list/automatic mail)
                    })]

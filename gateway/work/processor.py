@@ -43,7 +43,7 @@ from gateway.core.model import Context, Decision, Envelope, IncidentState
 from gateway.work.directory import SenderCache
 from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, new_incidents, plan
 from gateway.work.scheduler import reschedule
-from gateway.work.threads import incident_states, numbers_for_message_ids
+from gateway.work.threads import bounce_lookups, incident_states, numbers_for_message_ids
 from parsers import ParsedMail, UnparseableMail, parse_mail
 from store.inbound import InboundMessage
 from store.bulk import insert_new_incidents
@@ -147,9 +147,10 @@ def _prepare_all(app: App, readers: sessionmaker[Session], ids: list[int],
 def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from: str, rcpt_tos: list[str],
              batch: _Batch) -> Prepared:
     try:
-        mail = parse_mail(raw)
-    except UnparseableMail as exc:
-        return Prepared(inbound_id, failure=(codes.UNPARSEABLE, str(exc)))
+        mail = parse_mail(raw, app.limits)
+    except UnparseableMail as exc:  # a bound of [mail] is its own reason (issue 13)
+        return Prepared(inbound_id, failure=(exc.code if exc.code in codes.LIMIT_REASONS else codes.UNPARSEABLE,
+                                             str(exc)))
     try:
         envelope = Envelope(mail_from, tuple(rcpt_tos))
         decision = decide(mail, envelope, _context(session, app, mail, envelope, batch), app.policy)
@@ -165,12 +166,13 @@ def _context(session: Session, app: App, mail: ParsedMail, envelope: Envelope, b
     """Look up what decide() needs: the sender's role, known Message-IDs, the incidents referred to."""
     sender = batch.senders.sender(session, mail.from_addr, app.settings.engineers)
     clues = extract_clues(mail, envelope, app.policy.own_addresses)
-    by_message_id = numbers_for_message_ids(session, clues.message_ids)
-    numbers = wanted_numbers(clues, by_message_id)
+    returned = mail.bounce.original_message_ids if mail.bounce else ()  # the letters a bounce returns
+    by_message_id = numbers_for_message_ids(session, (*clues.message_ids, *returned))
+    numbers = wanted_numbers(clues, by_message_id) | {by_message_id[m] for m in returned if m in by_message_id}
     missing = numbers - batch.incidents.keys()
     batch.incidents.update(incident_states(session, missing))
     incidents = {n: batch.incidents[n] for n in numbers if n in batch.incidents}
-    return Context(sender, clues, by_message_id, incidents)
+    return Context(sender, clues, by_message_id, incidents, *bounce_lookups(session, mail.bounce))
 
 
 def _plan_all(app: App, writers: sessionmaker[Session], prepared: list[Prepared],
