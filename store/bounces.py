@@ -33,8 +33,9 @@ def hard_bounce_counts(session: Session, addresses: Iterable[str]) -> dict[str, 
     wanted = sorted(set(addresses))[:100]
     if not wanted:
         return {}
-    return dict(session.execute(select(BouncedAddress.address, BouncedAddress.hard_bounces)
-                                .where(BouncedAddress.address.in_(wanted))).tuples())
+    rows = session.execute(select(BouncedAddress.address, BouncedAddress.hard_bounces)
+                           .where(BouncedAddress.address.in_(wanted)))
+    return {address: count for address, count in rows}
 
 
 def record_bounce(session: Session, address: str, *, hard: bool, status: str | None, diagnostic: str | None,
