@@ -54,21 +54,23 @@ def find_bounce(msg: Message, *, from_addr: str, to: tuple[str, ...], subject: s
     local = from_addr.rsplit("@", 1)[0]
     daemon = bool(_DAEMON.match(local)) or any(v.strip() == "<>" for v in headers.get("return-path", ()))
     worded = looks_like_bounce_subject(subject)
-    signs = (content_type == "multipart/report", daemon, worded, "x-failed-recipients" in headers,
-             from_addr.endswith("@sns.amazonaws.com"), from_addr == "staff@hotmail.com",
-             "loop alert" in subject.lower(), '"notificationType"' in body_text[:_SCAN])
-    if not any(signs):
+    named = "x-failed-recipients" in headers
+    ses = from_addr.endswith("@sns.amazonaws.com") or '"notificationType"' in body_text[:_SCAN]
+    complaint = from_addr == "staff@hotmail.com"
+    looped = "loop alert" in subject.lower()
+    report = content_type == "multipart/report"
+    if not (report or daemon or worded or named or ses or complaint or looped):
         return None
     ids = _returned_ids(attachments, body_text, own_id, thread_ids)
-    if content_type == "multipart/report":
+    if report:
         return BounceReport("dsn", _dsn_recipients(attachments), ids)
-    found = (bt.ses_notification(body_text[:_SCAN]) if signs[4] or signs[7] else None) \
-        or (bt.abuse_report(subject, body_text, ids) if signs[5] else None) \
-        or (bt.loop_alert(subject, body_text, ids) if signs[6] else None)
+    found = (bt.ses_notification(body_text[:_SCAN]) if ses else None) \
+        or (bt.abuse_report(subject, body_text, ids) if complaint else None) \
+        or (bt.loop_alert(subject, body_text, ids) if looped else None)
     if found is not None:
         return found
-    return _by_flufl(msg, body_text, ids) or _by_wording(
-        body_text, headers, {from_addr, *to}, ids, daemon or signs[3], worded)
+    return _by_flufl(msg, body_text, ids) or _by_wording(body_text, headers, {from_addr, *to}, ids,
+                                                         daemon or named, worded)
 
 
 def _by_flufl(msg: Message, body_text: str, ids: tuple[str, ...]) -> BounceReport | None:

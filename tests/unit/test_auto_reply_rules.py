@@ -99,3 +99,20 @@ def test_an_accepted_sender_cannot_turn_an_auto_reply_to_us_into_an_incident() -
     decision = decide(mail, make_envelope(), contact(), Policy(OWN, "m", accept_automatic_from=frozenset(
         {mail.from_addr})))
     assert decision.action is Action.IGNORE
+
+
+def test_a_bad_accept_automatic_from_entry_is_refused_naming_the_key() -> None:
+    from gateway.settings import SettingsError, settings_from_dict
+
+    with pytest.raises(SettingsError) as caught:
+        settings_from_dict({"gateway": {"support_addresses": ["support@vendor.example"]},
+                            "mail": {"accept_automatic_from": ["not an address"]}})
+    assert "mail.accept_automatic_from" in str(caught.value)
+
+
+def test_accept_automatic_from_takes_addresses_and_domains() -> None:
+    from gateway.settings import settings_from_dict
+
+    settings = settings_from_dict({"gateway": {"support_addresses": ["support@vendor.example"]},
+                                   "mail": {"accept_automatic_from": ["ServiceNow@Customer.example", "jira.example"]}})
+    assert settings.mail.accept_automatic_from == ["servicenow@customer.example", "@jira.example"]
