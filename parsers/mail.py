@@ -24,6 +24,7 @@ pinned by a test in tests/unit/parsers/test_mailparser_behaviour.py):
 
 from __future__ import annotations
 
+from email.errors import MissingHeaderBodySeparatorDefect
 from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.utils import collapse_rfc2231_value
@@ -37,7 +38,7 @@ from parsers.elide import Elided, elide
 from parsers.headers import decode_header, message_ids
 from parsers.mime import walk
 from parsers.model import Limits, ParsedMail, UnparseableMail
-from parsers.preamble import header_section_length, tidy
+from parsers.preamble import header_section_length, join_unindented, tidy
 from parsers.senders import sender_of
 
 # A header section with none of these is not a mail (RFC 5322 section 3.6
@@ -89,7 +90,10 @@ def _extract(msg: Message, elided: Elided | None, repaired: tuple[str, ...], lim
     for defect in repaired:
         defects.add(defect)
     raw = _all(msg)
-    hints = declared_charsets(msg)
+    # The declared charsets only matter to raw 8-bit (or UTF-7) header text: most mail has none.
+    wanted = any(not v.isascii() for values in raw.values() for v in values) or \
+        "utf-7" in " ".join(raw.get("content-type", ())).lower()
+    hints = declared_charsets(msg) if wanted else ()
     headers = {
         name: tuple(decode_header(value, defects, name, hints) for value in values)
         for name, values in raw.items()
@@ -161,9 +165,15 @@ def parse_mail(raw: bytes, limits: Limits | None = None) -> ParsedMail:
     if not raw or raw.isspace():  # isspace() stops early and copies nothing
         raise UnparseableMail("empty", "only whitespace" if raw else "no bytes")
     raw, repaired = tidy(raw)
-    bounds.check_header(limits, header_section_length(raw))
+    if limits.max_header_bytes is not None:
+        bounds.check_header(limits, header_section_length(raw))
     try:
         msg, elided = _build(raw)
+        if any(isinstance(d, MissingHeaderBodySeparatorDefect) for d in msg.defects):
+            joined = join_unindented(raw)  # a continuation line without WSP cut the headers short
+            if joined is not None:
+                msg, elided = _build(joined)
+                repaired += ("header:unindented-continuation",)
     except RecursionError:
         raise UnparseableMail("mime-too-deep", "MIME nesting too deep to parse") from None
     except Exception as exc:  # the stdlib parser is not supposed to raise at all

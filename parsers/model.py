@@ -96,7 +96,7 @@ class ParsedMail:
     # Where from_addr came from: "from", "from-recovered" (a lone address in a broken From),
     # "reply-to" or "sender" (issue 13: no usable From; the defect says so too), or "none".
     from_source: str = "from"
-    from_display: str = ""  # the From field as written (decoded), for display when no address parsed
+    from_display: str = ""  # the From field as written (decoded) when it gave no mailbox: shown instead
     bounce: BounceReport | None = None  # a recognised bounce, DSN or not (parsers.bounces)
 
     def header(self, name: str) -> str | None:

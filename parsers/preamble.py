@@ -22,34 +22,37 @@ import re
 BOM = b"\xef\xbb\xbf"
 _FIELD = re.compile(rb"[!-9;-~]+[ \t]*:")  # RFC 5322 §3.6.8 field name, then a colon
 _BANNER = re.compile(rb"-{2,}[ \t]*[A-Za-z][A-Za-z ]*[A-Za-z][ \t]*-{2,}[ \t]*\r?\n")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LOOKAHEAD = 256 * 1024  # header sections longer than this are judged by the header limits, not here
 
 
 def header_section_length(raw: bytes) -> int:
-    """Bytes before the first empty line (the whole mail if there is none)."""
-    match = _HEADER_END.search(raw)
-    return match.start() if match else len(raw)
+    """Bytes before the first empty line (the whole mail if there is none); no copy, no regex."""
+    end = len(raw)
+    for blank in (b"\r\n\r\n", b"\n\r\n", b"\n\n"):  # each searched only up to the best so far
+        found = raw.find(blank, 0, end)
+        if found >= 0:
+            end = found
+    return end
 
 
 def tidy(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
-    """The mail with its header section repaired, and the defects found (none: `raw` itself)."""
+    """The mail without a BOM or banner line before its headers, and the defects found (none: `raw` itself).
+
+    Cheap checks of the first bytes; unindented continuations are repaired only when the
+    stdlib parser reports a missing header/body separator (join_unindented).
+    """
     defects: list[str] = []
     if raw.startswith(BOM):
         raw = raw[len(BOM):]
         defects.append("header:byte-order-mark")
-    banner = _BANNER.match(raw)
+    banner = _BANNER.match(raw) if raw[:2] == b"--" else None
     if banner and _FIELD.match(raw, banner.end()):
         raw = raw[banner.end():]
         defects.append("header:banner-line-before-headers")
-    joined = _join_unindented(raw)
-    if joined is not None:
-        raw = joined
-        defects.append("header:unindented-continuation")
     return raw, tuple(defects)
 
 
-def _join_unindented(raw: bytes) -> bytes | None:
+def join_unindented(raw: bytes) -> bytes | None:
     """Indent continuation lines that lack WSP; None when the header section needs nothing."""
     end = header_section_length(raw[:_LOOKAHEAD])
     head = raw[:end]

@@ -23,18 +23,18 @@ class Sender:
     name: str
     address: str
     source: str  # "from" | "from-recovered" | "reply-to" | "sender" | "none"
-    display: str  # the From field as written, decoded
+    display: str  # the From field as written, decoded, when it gave no mailbox ("" otherwise)
     reply_to: tuple[str, ...]
 
 
 def sender_of(raw: dict[str, list[str]], defects: Defects, hints: tuple[str, ...]) -> Sender:
     values = raw.get("from", [])
-    display = clean(decode_words(header_text(values[0], None, "from", hints))).strip()[:500] if values else ""
     reply_to = parse_addresses(raw.get("reply-to", []), defects, "reply-to", hints)
     addresses = tuple(addr for _, addr in reply_to)
     senders = parse_addresses(values, defects, "from", hints)
     if senders:
-        return Sender(senders[0][0], senders[0][1], "from", display, addresses)
+        return Sender(senders[0][0], senders[0][1], "from", "", addresses)
+    display = clean(decode_words(header_text(values[0], None, "from", hints))).strip()[:500] if values else ""
     if not values:
         defects.add("missing-from")
     else:
