@@ -11,6 +11,7 @@ from gateway.plans import PlanBook, PlanError, load_plans
 from gateway.render import Renderer
 from gateway.settings import Settings, SettingsError
 from gateway.token_secret import load_token_secret
+from parsers.model import Limits
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,14 @@ class App:
             return plan
         return with_agreed_reports(plan, Target(Duration.parse(customer.status_report.every),
                                                 customer.status_report.clock))
+
+    @property
+    def limits(self) -> Limits:
+        """What one inbound mail may cost the parser ([mail] max_*)."""
+        mail = self.settings.mail
+        return Limits(max_header_fields=mail.max_header_fields, max_header_bytes=mail.max_header_bytes,
+                      max_mime_depth=mail.max_mime_depth, max_parts=mail.max_parts,
+                      max_attachments=mail.max_attachments)
 
     @property
     def sender_address(self) -> str:
@@ -68,6 +77,8 @@ def build_app(settings: Settings, *, create_secret: bool = True) -> App:
                                 if plan.customer_escalation_ladder},
             authentication=_authentication_policy(settings),
             engineer_queue=settings.engineers.queue_address,
+            accept_automatic_from=frozenset(settings.mail.accept_automatic_from),
+            hard_bounce_limit=settings.mail.hard_bounce_limit,
         ),
     )
 

@@ -16,7 +16,10 @@ PRECEDENCE_BULK = "precedence-bulk"        # Precedence: bulk | junk | list (RFC
 MAILING_LIST = "mailing-list"              # List-Id / List-Unsubscribe (RFC 2919, RFC 2369)
 DELIVERY_REPORT = "delivery-report"        # multipart/report; DSN or MDN (RFC 3464, RFC 8098)
 NULL_SENDER = "null-sender"                # MAIL FROM:<> — bounces and auto-replies (RFC 5321 §4.5.5)
-MAILER_DAEMON = "mailer-daemon"            # From: MAILER-DAEMON / postmaster
+MAILER_DAEMON = "mailer-daemon"            # From: MAILER-DAEMON, or postmaster with a bounce's subject
+BOUNCE = "bounce"                          # a bounce in another form: Exim, qmail, carriers, SES/SNS JSON...
+AUTO_REPLY_SUBJECT = "auto-reply-subject"  # "Out of Office: Re: …", "不在通知:" on a mail that answers something
+CHALLENGE_RESPONSE = "challenge-response"  # a challenge-response robot asking us to prove we are human
 OWN_LOOP = "own-loop"                      # our own marker or our own address came back
 UNKNOWN_SENDER = "unknown-sender"          # not a contact of any customer: held for an operator
 UNKNOWN_CONTACT = "unknown-contact"        # a known customer's domain, not an authorized contact: held
@@ -43,6 +46,7 @@ RECURRENCE_OPENED = "recurrence-opened"    # a reply to a resolved/closed incide
 CUSTOMER_REPLIED = "customer-replied"      # a contact wrote into an open incident
 ENGINEER_REPLIED = "engineer-replied"      # an engineer's reply: commands applied, answer relayed
 COMMAND_ERROR = "command-error"            # an engineer's command was wrong: explained, nothing else done
+BOUNCE_RECORDED = "bounce-recorded"        # a bounce of one of our letters, recorded on its incident
 STALE_DECISION = "stale-decision"          # the incident changed under the decision: processed again
 
 # The header our sender stamps on every outgoing mail, so our own mail coming back is recognised.
@@ -52,6 +56,8 @@ LOOP_HEADER = "X-Support-Gateway-Loop"
 OUT_QUEUED = "queued"
 OUT_SENT = "sent"
 OUT_DEAD = "dead"
+OUT_BOUNCED = "bounced"                    # sent, then a bounce came back for it (issue 13)
+OUT_SUPPRESSED = "suppressed"              # automatic mail not sent: every recipient bounced too often
 
 # Outbox kinds.
 KIND_ACK = "ack"
@@ -73,6 +79,20 @@ KIND_ESCALATE_ACK = "escalate-ack"         # the customer's own escalation: acce
 # Rate limits on automatic mail (issue 10): an automatic letter not sent is an incident event.
 EVENT_NOT_SENT = "not-sent"                # data: kind, to, reason, limit ("10 in 10 min for a@x")
 RATE_LIMITED = "rate-limited"              # the reason: a [limits] window was full
+# Letters that stop going to an address after [mail] hard_bounce_limit hard bounces: the ones
+# written by no person. Engineers' answers, resolutions and severity changes still go.
+AUTOMATIC_KINDS = frozenset({KIND_ACK, KIND_HELD, KIND_STATUS, KIND_DOWNGRADE, KIND_REMINDER, KIND_TIMEOUT,
+                             KIND_ESCALATE_ACK})
+KIND_BOUNCED = "bounced"                   # to the engineers' queue: a letter of ours bounced
+
+# Limits on one inbound mail ([mail] max_*): quarantine reasons, the same strings as parsers.limits.
+TOO_MANY_HEADER_FIELDS = "too-many-header-fields"
+HEADER_TOO_LARGE = "header-too-large"
+MIME_TOO_DEEP = "mime-too-deep"
+TOO_MANY_PARTS = "too-many-parts"
+TOO_MANY_ATTACHMENTS = "too-many-attachments"
+LIMIT_REASONS = frozenset({TOO_MANY_HEADER_FIELDS, HEADER_TOO_LARGE, MIME_TOO_DEEP, TOO_MANY_PARTS,
+                           TOO_MANY_ATTACHMENTS})
 
 # Sources of inbound mail.
 SOURCE_SMTP = "smtp"

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError, field_validator, model_validato
 
 from gateway.settings_auth import AuthenticationSection
 from gateway.settings_limits import LimitsSection
+from gateway.settings_mail import MailSection
 from gateway.settings_people import AgreedReportSection, CustomerSection, EngineersSection
 from gateway.settings_sections import (
     Address,
@@ -38,7 +39,8 @@ from gateway.settings_sections import (
 
 __all__ = [
     "AgreedReportSection", "CustomerSection", "DatabaseSection", "EngineersSection", "GatewaySection",
-    "ImapSection", "LimitsSection", "OutboundSection", "RelaySection", "Settings", "SettingsError", "SmtpSection",
+    "ImapSection", "LimitsSection", "MailSection", "OutboundSection", "RelaySection", "Settings", "SettingsError",
+    "SmtpSection",
     "TokensSection", "load_settings", "settings_from_dict",
     "AuthenticationSection",
 ]
@@ -54,6 +56,7 @@ class Settings(Section):
     engineers: EngineersSection = EngineersSection()
     tokens: TokensSection = TokensSection()
     authentication: AuthenticationSection | None = None  # None: nothing is checked (issue 10)
+    mail: MailSection = MailSection()
     customers: list[CustomerSection] = []
     limits: LimitsSection = LimitsSection()  # rate limits on automatic mail (issue 10)
     # Escalation rung → internal recipients (issue 5), e.g. `support-manager = ["mgr@vendor.test"]`.

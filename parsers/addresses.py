@@ -55,27 +55,41 @@ def _simple(text: str) -> list[tuple[str, str]] | None:
 
 
 _ANGLE_ADDR = re.compile(r"<\s*([^<>\s\"]+@[^<>\s\"]+?)\s*>")
+_BARE_ADDR = re.compile(rf"(?<![^\s,;:(\[\"'])({_ADDR})(?![^\s,;:)\]\"'])")
+# "<Postmaster\@x.com@x.com>": a quoted-pair "@" inside the local part, written by some
+# MTAs' warnings (issue 13); the mailbox meant is the part before it at the last domain.
+_ESCAPED_AT = re.compile(r"^([^@\\]+)\\@.*@([^@]+)$")
 
 
 def recover_sender(values: list[str]) -> str | None:
-    """The one ``<addr>`` in a From that get_addresses refused (unbalanced quote...).
+    """The one address in a From that get_addresses refused (unbalanced quote, no angle brackets...).
 
     get_addresses rightly will not guess for forensics; a support desk would
-    rather answer ``"Broken <a@b>`` than drop the mail's sender. Only a
-    single, unambiguous angle-addr is taken.
+    rather answer ``"Broken <a@b>`` or ``Test test@example.com`` than drop the
+    mail's sender. Only a single, unambiguous angle-addr, or else a single bare
+    addr-spec among the words, is taken.
     """
     if not values:
         return None
-    found = {m.lower() for m in _ANGLE_ADDR.findall(header_text(values[0]))}
+    text = header_text(values[0])
+    found = {_unescape(m.lower()) for m in _ANGLE_ADDR.findall(text)}
+    if not found:
+        found = {m.lower() for m in _BARE_ADDR.findall(text)}
     return found.pop() if len(found) == 1 else None
 
 
-def parse_addresses(values: list[str], defects: Defects, where: str) -> list[tuple[str, str]]:
+def _unescape(address: str) -> str:
+    match = _ESCAPED_AT.match(address)
+    return f"{match.group(1)}@{match.group(2)}" if match else address
+
+
+def parse_addresses(values: list[str], defects: Defects, where: str,
+                    hints: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """Every mailbox in every occurrence of one header, in order, de-duplicated."""
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
     for raw in values:
-        text = header_text(raw, defects, where)
+        text = header_text(raw, defects, where, hints)
         if not text.strip():
             continue
         pairs = _simple(text)

@@ -63,8 +63,11 @@ _SURROGATE_FREE = frozenset(
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]")
 # Python's cp932 maps the single bytes 0x80, 0xA0, 0xFD-0xFF instead of
-# rejecting them; in a guess they mean "this is not Shift_JIS".
-_CP932_STRAYS = re.compile("[\x80\uf8f0-\uf8f3]")
+# rejecting them, and the user-defined rows 0xF0-0xF9 to the private-use area;
+# in a guess either means "this is not Shift_JIS": Latin-1 "Fr\xf6sche" read as
+# CP932 is "Fr\ue49bche" (issue 13). No guess may answer with private-use text.
+_CP932_STRAYS = re.compile("[\x80\ue000-\uf8ff]")
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
 def _normalise(label: str) -> str:
@@ -139,6 +142,41 @@ def guess(data: bytes) -> tuple[str, str]:
     if sjis.count("\ufffd") < utf8.count("\ufffd"):
         return sjis, "cp932-replace"
     return utf8, "utf-8-replace"
+
+
+def decode_strictly(data: bytes, label: str) -> str | None:
+    """The text if `data` decodes cleanly in the label's family (no private-use output), else None."""
+    tried, _known = candidates(label)
+    for codec in tried:
+        try:
+            text = _decode(data, codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if not _PRIVATE_USE.search(text):
+            return text
+    return None
+
+
+def guess_with_hints(data: bytes, hints: tuple[str, ...]) -> tuple[str, str]:
+    """Raw 8-bit header bytes: UTF-8 (RFC 6532), then the message's declared charsets, then a guess.
+
+    The charsets a message declares for its parts are the best witness of what its
+    mailer wrote in the headers too (a Latin-1 or GB2312 mailer does not switch to
+    Shift_JIS for the subject); only when none of them reads the bytes cleanly is the
+    Japanese guess tried, and Windows-1252 before replacement characters.
+    """
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    for hint in hints:
+        text = decode_strictly(data, hint)
+        if text is not None:
+            return text, _normalise(hint)
+    text, used = guess(data)
+    if used.endswith("-replace") and _cp1252_ok(data):
+        return data.decode("cp1252"), "cp1252"
+    return text, used
 
 
 def decode_text(data: bytes, label: str | None) -> tuple[str, str | None]:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 
-from parsers.charsets import decode_text, guess
+from collections.abc import Callable
+
+from parsers.charsets import decode_strictly, decode_text, guess, guess_with_hints
 from parsers.defects import Defects
 from parsers.transfer import decode_base64, decode_q_word
 
@@ -32,8 +34,14 @@ def _unfold(raw: str) -> str:
     return raw
 
 
-def header_text(raw: str, defects: Defects | None = None, where: str = "header") -> str:
-    """Unfold a raw field body and read any raw 8-bit bytes in it."""
+def header_text(raw: str, defects: Defects | None = None, where: str = "header",
+                hints: tuple[str, ...] = ()) -> str:
+    """Unfold a raw field body and read any raw 8-bit bytes in it.
+
+    `hints` are the charsets the message declares for its parts: raw 8-bit bytes are
+    read in them before any guess (parsers.charsets.guess_with_hints), and a raw UTF-7
+    header of a UTF-7 message is read as UTF-7.
+    """
     raw = _unfold(raw)
     if raw.isascii():
         if "\x1b" in raw:  # raw ISO-2022-JP, no encoded-word around it
@@ -41,14 +49,25 @@ def header_text(raw: str, defects: Defects | None = None, where: str = "header")
             if used != "ascii" and defects is not None:
                 defects.add(f"raw-header-charset:{where}:{used}")
             return text
+        if "+" in raw and any(h.strip().lower().replace("_", "-") == "utf-7" for h in hints):
+            return _utf7(raw, defects, where)
         return raw
     try:
         data = raw.encode("ascii", "surrogateescape")
     except UnicodeEncodeError:  # already real text (a Message built from str)
         return raw
-    text, used = guess(data)
+    text, used = guess_with_hints(data, hints)
     if used != "utf-8" and defects is not None:  # RFC 6532 allows UTF-8 only
         defects.add(f"raw-header-charset:{where}:{used}")
+    return text
+
+
+def _utf7(raw: str, defects: Defects | None, where: str) -> str:
+    text = decode_strictly(raw.encode("ascii"), "utf-7")
+    if text is None or text == raw or not text.isprintable():
+        return raw
+    if defects is not None:
+        defects.add(f"raw-header-charset:{where}:utf-7")
     return text
 
 
@@ -59,7 +78,8 @@ def _word_bytes(encoding: str, payload: str) -> bytes:
     return decode_q_word(data)
 
 
-def decode_words(text: str, defects: Defects | None = None, where: str = "header") -> str:
+def decode_words(text: str, defects: Defects | None = None, where: str = "header",
+                 plain: Callable[[str], str] | None = None) -> str:
     """Decode RFC 2047 encoded-words in already unfolded text.
 
     Whitespace between adjacent encoded-words is dropped (section 6.2) and
@@ -67,9 +87,14 @@ def decode_words(text: str, defects: Defects | None = None, where: str = "header
     character split across two words (or an ISO-2022-JP shift state carried
     over) still decodes. Words glued to other text are decoded too; Japanese
     mailers commonly write "Re:=?ISO-2022-JP?B?...?=".
+
+    `plain` reads the text between and around the words (raw 8-bit bytes still as
+    surrogate escapes): each encoded-word is decoded in the charset it declares
+    (RFC 2047 §2), raw bytes inside it included, never by a guess over the whole field.
     """
+    read = plain or (lambda gap: gap)
     if "=?" not in text:
-        return text
+        return read(text)
     out: list[str] = []
     run: list[tuple[str, bytearray]] = []  # (charset, bytes) of adjacent words
     pos = 0
@@ -86,7 +111,7 @@ def decode_words(text: str, defects: Defects | None = None, where: str = "header
         gap = text[pos : match.start()]
         if not run or gap.strip(" \t"):
             flush()
-            out.append(gap)
+            out.append(read(gap) if gap else gap)
         charset, encoding, payload = match.groups()
         # Neither decoder raises: base64 skips junk, a2b_qp passes it through.
         data = _word_bytes(encoding, payload)
@@ -96,7 +121,7 @@ def decode_words(text: str, defects: Defects | None = None, where: str = "header
             run.append((charset, bytearray(data)))
         pos = match.end()
     flush()
-    out.append(text[pos:])
+    out.append(read(text[pos:]) if pos < len(text) else "")
     return "".join(out)
 
 
@@ -105,12 +130,21 @@ def clean(text: str) -> str:
     return _CONTROLS.sub(" ", text) if _CONTROLS.search(text) else text
 
 
-def decode_header(raw: str, defects: Defects | None = None, where: str = "header") -> str:
-    """Raw field body -> unfolded, decoded, control-free text."""
-    if raw.isascii() and "=?" not in raw and "\x1b" not in raw:  # most fields: nothing to decode
-        text = _unfold(raw)
+def decode_header(raw: str, defects: Defects | None = None, where: str = "header",
+                  hints: tuple[str, ...] = ()) -> str:
+    """Raw field body -> unfolded, decoded, control-free text.
+
+    Encoded-words are decoded first, each in its own charset; only the raw text
+    outside them is read by header_text (issue 13: a Latin-1 byte inside an
+    ``=?iso-8859-1?Q?...?=`` word was guessed as CP932 with the whole field).
+    """
+    if raw.isascii() and "=?" not in raw and "\x1b" not in raw and not ("+" in raw and hints):
+        text = _unfold(raw)  # most fields: nothing to decode
         return text if text.isprintable() else clean(text)
-    return clean(decode_words(header_text(raw, defects, where), defects, where))
+    unfolded = _unfold(raw)
+    if "=?" not in unfolded:
+        return clean(header_text(unfolded, defects, where, hints))
+    return clean(decode_words(unfolded, defects, where, lambda gap: header_text(gap, defects, where, hints)))
 
 
 def message_ids(raw: str) -> tuple[str, ...]:

@@ -24,17 +24,22 @@ pinned by a test in tests/unit/parsers/test_mailparser_behaviour.py):
 
 from __future__ import annotations
 
+from email.errors import MissingHeaderBodySeparatorDefect
 from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 
-from parsers.addresses import has_group, parse_addresses, recover_sender
+from parsers import limits as bounds
+from parsers.addresses import has_group, parse_addresses
+from parsers.bounces import find_bounce
 from parsers.dates import parse_date
 from parsers.defects import Defects
 from parsers.elide import Elided, elide
 from parsers.headers import decode_header, message_ids
 from parsers.mime import walk
-from parsers.model import ParsedMail, UnparseableMail
+from parsers.model import Limits, ParsedMail, UnparseableMail
+from parsers.preamble import header_section_length, join_unindented, tidy
+from parsers.senders import sender_of
 
 # A header section with none of these is not a mail (RFC 5322 section 3.6
 # fields, trace fields, MIME-Version): random bytes with a colon on the
@@ -68,31 +73,41 @@ def _all(msg: Message) -> dict[str, list[str]]:
     return found
 
 
-def _extract(msg: Message, elided: Elided | None) -> ParsedMail:
+def declared_charsets(msg: Message) -> tuple[str, ...]:
+    """The charsets the message declares for itself and its first parts: hints for raw header bytes."""
+    found: dict[str, None] = {}
+    for index, part in enumerate(msg.walk()):
+        if index >= 20:
+            break
+        charset = part.get_param("charset")
+        if isinstance(charset, str) and charset.strip():
+            found.setdefault(charset.strip().lower(), None)
+    return tuple(found)
+
+
+def _extract(msg: Message, elided: Elided | None, repaired: tuple[str, ...], limits: Limits) -> ParsedMail:
     defects = Defects()
+    for defect in repaired:
+        defects.add(defect)
     raw = _all(msg)
+    # The declared charsets only matter to raw 8-bit (or UTF-7) header text: most mail has none.
+    wanted = any(not v.isascii() for values in raw.values() for v in values) or \
+        "utf-7" in " ".join(raw.get("content-type", ())).lower()
+    hints = declared_charsets(msg) if wanted else ()
     headers = {
-        name: tuple(decode_header(value, defects, name) for value in values)
+        name: tuple(decode_header(value, defects, name, hints) for value in values)
         for name, values in raw.items()
     }
-    senders = parse_addresses(raw.get("from", []), defects, "from")
-    if "from" not in raw:
-        defects.add("missing-from")
-    elif not senders:
-        recovered = recover_sender(raw["from"])
-        if recovered:
-            senders = [("", recovered)]
-            defects.add("address:from:recovered")
-        else:
-            defects.add("from-without-address")
-    from_name, from_addr = senders[0] if senders else ("", "")
-    sender = parse_addresses(raw.get("sender", [])[:1], defects, "sender")
+    sender = sender_of(raw, defects, hints)
+    from_name, from_addr = sender.name, sender.address
+    sender_field = parse_addresses(raw.get("sender", [])[:1], defects, "sender", hints)
 
     ids = message_ids(raw["message-id"][0]) if "message-id" in raw else ()
     if not ids:
         defects.add("missing-message-id")
 
     body, attachments = walk(msg, elided, defects)
+    bounds.check_attachments(limits, len(attachments))
     content_type = msg.get_content_type()
     report_type = None
     if content_type == "multipart/report":
@@ -101,19 +116,23 @@ def _extract(msg: Message, elided: Elided | None) -> ParsedMail:
             value = collapse_rfc2231_value(value)
         report_type = value.strip().lower() if isinstance(value, str) and value.strip() else None
 
-    subject = headers.get("subject", ("",))[0]
+    subject = headers.get("subject", ("",))[0].replace("\t", " ").strip()
+    to = tuple(addr for _, addr in parse_addresses(raw.get("to", []), defects, "to", hints))
+    in_reply_to = message_ids(" ".join(raw.get("in-reply-to", [])))
+    references = message_ids(" ".join(raw.get("references", [])))
+    bounce = find_bounce(msg, from_addr=from_addr, to=to, subject=subject, headers=headers, body_text=body.text,
+                         attachments=attachments, content_type=content_type, report_type=report_type,
+                         own_id=ids[0] if ids else None, thread_ids=in_reply_to + references[::-1])
     return ParsedMail(
         from_addr=from_addr,
         from_name=from_name,
-        to=tuple(addr for _, addr in parse_addresses(raw.get("to", []), defects, "to")),
-        cc=tuple(addr for _, addr in parse_addresses(raw.get("cc", []), defects, "cc")),
-        reply_to=tuple(
-            addr for _, addr in parse_addresses(raw.get("reply-to", []), defects, "reply-to")
-        ),
-        subject=subject.replace("\t", " ").strip(),
+        to=to,
+        cc=tuple(addr for _, addr in parse_addresses(raw.get("cc", []), defects, "cc", hints)),
+        reply_to=sender.reply_to,
+        subject=subject,
         message_id=ids[0] if ids else None,
-        in_reply_to=message_ids(" ".join(raw.get("in-reply-to", []))),
-        references=message_ids(" ".join(raw.get("references", []))),
+        in_reply_to=in_reply_to,
+        references=references,
         date=parse_date(raw["date"][0] if "date" in raw else None, defects),
         body_text=body.text,
         body_source=body.source,
@@ -122,15 +141,23 @@ def _extract(msg: Message, elided: Elided | None) -> ParsedMail:
         report_type=report_type,
         headers=headers,
         defects=defects.freeze(),
-        from_mailboxes=tuple(addr for _, addr in senders),
+        from_mailboxes=sender.mailboxes,
         from_headers=len(raw.get("from", [])),
         from_group=has_group(raw.get("from", [])),
-        sender_addr=sender[0][1] if sender else "",
+        sender_addr=sender_field[0][1] if sender_field else "",
+        from_source=sender.source,
+        from_display=sender.display,
+        bounce=bounce,
     )
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    """Parse one raw RFC 5322 message; raise UnparseableMail with a reason code."""
+def parse_mail(raw: bytes, limits: Limits | None = None) -> ParsedMail:
+    """Parse one raw RFC 5322 message; raise UnparseableMail with a reason code.
+
+    `limits` bound what the mail may cost (parsers.limits); over one, UnparseableMail
+    carries that bound's code.
+    """
+    limits = limits or Limits()
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise UnparseableMail("not-bytes", f"expected bytes, got {type(raw).__name__}")
     if isinstance(raw, memoryview):  # bytes and bytearray are read as they are: a 25 MB mail is not copied
@@ -142,16 +169,27 @@ def parse_mail(raw: bytes) -> ParsedMail:
         raw = raw[start:]
     if not raw or raw.isspace():  # isspace() stops early and copies nothing
         raise UnparseableMail("empty", "only whitespace" if raw else "no bytes")
+    raw, repaired = tidy(raw)
+    if limits.max_header_bytes is not None:
+        bounds.check_header(limits, header_section_length(raw))
     try:
         msg, elided = _build(raw)
+        if any(isinstance(d, MissingHeaderBodySeparatorDefect) for d in msg.defects):
+            joined = join_unindented(raw)  # a continuation line without WSP cut the headers short
+            if joined is not None:
+                msg, elided = _build(joined)
+                repaired += ("header:unindented-continuation",)
     except RecursionError:
         raise UnparseableMail("mime-too-deep", "MIME nesting too deep to parse") from None
     except Exception as exc:  # the stdlib parser is not supposed to raise at all
         raise UnparseableMail("parser-error", f"{type(exc).__name__}: {exc}") from exc
     if not any(name.strip().lower() in _MAIL_FIELDS for name in msg.keys()):
         raise UnparseableMail("not-a-mail", "no mail header fields before the body")
+    bounds.check_tree(limits, msg)
     try:
-        return _extract(msg, elided)
+        return _extract(msg, elided, repaired, limits)
+    except UnparseableMail:
+        raise
     except RecursionError:
         raise UnparseableMail("mime-too-deep", "MIME nesting too deep to read") from None
     except Exception as exc:  # last resort: a bug here must not kill the intake loop

@@ -40,6 +40,24 @@ def fold_width(text: str) -> str:
     return text.translate(_FOLD)
 
 
+# Forward prefixes only (a subset of _WORDS): "Fwd: Returned mail" is a person passing a bounce on.
+_FORWARD = re.compile(
+    r"[ \t]*(?:fwd|fw|wg|tr|enc|doorst|vb|pd|転送|转发|轉寄)[ \t]*[:：]", re.IGNORECASE)
+
+
+def is_forward(subject: str) -> bool:
+    """The subject starts with a forward prefix, after any reply prefixes ("Re: Fwd: …" too)."""
+    folded = fold_width(subject)
+    position = 0
+    while True:
+        if _FORWARD.match(folded, position):
+            return True
+        match = _PREFIX.match(folded, position)
+        if match is None:
+            return False
+        position = match.end()
+
+
 def strip_prefixes(subject: str) -> str:
     """The subject without its leading reply/forward prefixes, however many and in any order."""
     position = 0
@@ -69,3 +87,17 @@ def incident_tags(subject: str) -> tuple[int, ...]:
         if number not in found:
             found.append(number)
     return tuple(found)
+
+
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|returned mail|returned to sender|delivery status notification|delivery (?:has )?fail|"
+    r"delivery failure|failure notice|mail delivery (?:failed|failure|warning|subsystem|system)|"
+    r"non-?deliver|could not be delivered|mail system error|delivery notification|delayed mail|"
+    r"\[bounce\]|could not send message|unzustellbar|nicht zustellbar|non remis|échec de (?:la )?remise|"
+    r"メールエラー|エラー通知|配信エラー|送信エラー|配信不能|不達|送信失敗|配送エラー",
+    re.IGNORECASE)
+
+
+def looks_like_bounce_subject(subject: str) -> bool:
+    """A bounce's subject in English, German, French or Japanese ("Undeliverable:", "メールエラー通知")."""
+    return bool(_BOUNCE_SUBJECT.search(subject))

@@ -2,6 +2,7 @@
 
 from store.automatic_letters import AutomaticLetter  # rate limits (issue 10)
 from store.base import Base
+from store.bounces import BouncedAddress  # bounces of our mail (issue 13)
 from store.checkpoints import ImapLedgerEntry, ImapMailboxHealth  # IMAP intake (issue 3)
 from store.customers import Contact, Customer
 from store.inbound import InboundMessage, InboundRaw
@@ -20,6 +21,7 @@ __all__ = [
     "AttachmentBlob",
     "AutomaticLetter",
     "Base",
+    "BouncedAddress",
     "Contact",
     "Counter",
     "Customer",

@@ -13,6 +13,7 @@ from gateway import codes
 from gateway.core import authenticity
 from gateway.core import commands as cmd
 from gateway.core.authority import Authority, carries_token, check_engineer
+from gateway.core.bounce import bounce_decision, quiet_reason
 from gateway.core.commands import ParsedReply, parse_reply, split_items
 from gateway.core.conversation import customer_message, engineer_reply
 from gateway.core.correlate import customer_thread, engineer_thread_by_clues
@@ -52,6 +53,8 @@ class Policy:
     authentication: authenticity.AuthPolicy | None = None  # [authentication]; None: nothing is checked
     # The engineers' queue: an engineer token issued to it is good for every engineer (gateway.core.tokens).
     engineer_queue: str | None = None
+    accept_automatic_from: frozenset[str] = frozenset()  # [mail]: addresses and "@domains"
+    hard_bounce_limit: int = 3  # [mail]: hard bounces before automatic mail to an address stops
 
 
 def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Policy) -> Decision:
@@ -64,8 +67,14 @@ def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Polic
     automatic = classify_automatic(
         mail, envelope, own_addresses=policy.own_addresses, loop_marker=policy.loop_marker
     )
+    quiet = None
     if automatic is not None:
-        return Decision(Action.IGNORE, automatic)
+        bounced = bounce_decision(mail, automatic, context, policy.hard_bounce_limit)
+        if bounced is not None:
+            return bounced
+        quiet = quiet_reason(mail, automatic, context, policy.accept_automatic_from)
+        if quiet is None:
+            return Decision(Action.IGNORE, automatic, automatic=automatic)
     if not mail.from_addr:
         return Decision(Action.HOLD, codes.NO_SENDER)
     sender = context.sender
@@ -78,7 +87,10 @@ def decide(mail: ParsedMail, envelope: Envelope, context: Context, policy: Polic
         return Decision(Action.HOLD, codes.UNKNOWN_CONTACT, sender.customer, held_reply=policy.held_reply)
     if sender.role != CONTACT or sender.customer is None:
         return Decision(Action.HOLD, codes.UNKNOWN_SENDER)
-    return authenticity.recorded(_customer(mail, envelope, context, policy), context.authentication)
+    decision = _customer(mail, envelope, context, policy)
+    if quiet:
+        decision = replace(decision, automatic=automatic, quiet=quiet)
+    return authenticity.recorded(decision, context.authentication)
 
 
 def _customer(mail: ParsedMail, envelope: Envelope, context: Context, policy: Policy) -> Decision:

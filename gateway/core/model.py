@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from parsers.model import BounceReport
+
 
 @dataclass(frozen=True)
 class Envelope:
@@ -58,6 +60,7 @@ class Action(StrEnum):
     ENGINEER_REPLY = "engineer-reply"  # an engineer (From + reply token) answered: commands and relay
     COMMAND_ERROR = "command-error"  # the engineer is told what was wrong; nothing else happens
     IGNORE = "ignore"  # automatic mail: stored, never answered
+    RECORD_BOUNCE = "record-bounce"  # a bounce of one of our letters: recorded on its incident, never answered
     HOLD = "hold"  # a human we cannot place: stored and listed for an operator
 
 
@@ -160,6 +163,10 @@ class Context:
     by_message_id: Mapping[str, int] = field(default_factory=dict)  # Message-ID → incident number
     incidents: Mapping[int, IncidentState] = field(default_factory=dict)  # by number
     authentication: AuthVerdict | None = None  # None: [authentication] is not configured
+    # Of the Message-IDs a bounce quotes, those of letters we sent (outbox), and the hard
+    # bounces each failed recipient has had so far (issue 13: N hard bounces stop automatic mail).
+    sent_message_ids: frozenset[str] = frozenset()
+    hard_bounces: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -222,6 +229,13 @@ class Decision:
     authentication: AuthVerdict | None = None  # shown to engineers in the notice of a customer's mail
     detail: str = ""  # why a mail is held, in words for the operator's inbound row (default: the reason and the sender)
     queue_line: bool = False  # tell the engineers' queue in one line that this reply was held, and why
+    automatic: str | None = None  # why the mail is automatic (gateway.codes), even when it is still taken
+    # List/bulk mail from a contact, or an accepted sender's notification: taken as an incident but never
+    # answered (RFC 3834 §2); the code says why, and the engineers' notice says so.
+    quiet: str | None = None
+    bounce: BounceReport | None = None  # RECORD_BOUNCE: what the bounce says
+    bounced_message_id: str | None = None  # RECORD_BOUNCE: which letter of ours bounced
+    suppress: tuple[str, ...] = ()  # addresses this bounce brings to the hard-bounce limit
 
     @property
     def new_incidents(self) -> int:

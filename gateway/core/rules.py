@@ -10,6 +10,10 @@ most specific first, and the first that fires names the reason:
                      (the loop check of RT's CheckForLoops, with addresses as in procmail's X-Loop).
 2. DELIVERY_REPORT   top-level multipart/report of any report-type: DSN (RFC 3464),
                      MDN (RFC 8098), ARF feedback (RFC 5965)... (RFC 6522).
+   BOUNCE            a bounce in any other form the parser recognised (parsers.bounces:
+                     Exim, qmail, Japanese carriers, SES/SNS JSON, complaints, fml Loop
+                     Alert...), unless a person forwarded it ("Fwd: Returned mail: …"):
+                     that is human mail *about* a bounce (issue 13).
 3. NULL_SENDER       MAIL FROM:<> (RFC 5321 §4.5.5; RFC 3834 §3.1.1), or a
                      Return-Path: <> written at final delivery (RFC 5321 §4.4), as RT does.
 4. AUTO_SUBMITTED    Auto-Submitted present and not "no" (RFC 3834 §5); an empty value is
@@ -18,10 +22,16 @@ most specific first, and the first that fires names the reason:
                      X-Mail-Autoreply (vacation programs), X-FC-MachineGenerated: true
                      (FirstClass, as RT), Precedence: auto_reply; and an Outlook/Exchange
                      out-of-office: X-Auto-Response-Suppress *with* an automatic-reply subject.
+   AUTO_REPLY_SUBJECT an auto-reply subject prefix on a mail that answers something
+                     ("Out of Office: Re: [INC-000003] …", "不在通知:", "Abwesenheitsnotiz:"),
+                     and CHALLENGE_RESPONSE robots (gateway.core.autoreply, issue 13).
 6. PRECEDENCE_BULK   Precedence: bulk | junk | list (RFC 2076; RFC 3834 §3.1.8).
 7. MAILING_LIST      any RFC 2369 list header or List-Id (RFC 2919): a customer's own
                      marketing mail with List-Unsubscribe is bulk too.
-8. MAILER_DAEMON     From or envelope sender local part MAILER-DAEMON or postmaster (as RT).
+8. MAILER_DAEMON     From or envelope sender local part MAILER-DAEMON (as RT), or postmaster
+                     with a bounce's subject: a person at a small company may well write as
+                     postmaster@ about a licence (issue 13), and bounces from postmaster@
+                     are caught by BOUNCE already.
 
 X-Auto-Response-Suppress alone is NOT a sign of automatic mail: it asks the
 *receiver* not to auto-respond, and Exchange/Outlook put it on mail people write
@@ -31,8 +41,8 @@ that treated it as "automatic" dropped human mail and removed the check
 out-of-office replies also carry Auto-Submitted, caught by check 4; the subject
 fallback in check 5 covers old servers that do not.
 
-Not checked, on purpose: X-Mailer and subject wording alone (a person may type
-"Out of office" or use any client), noreply@ senders and "owner-"/"-request"
+Not checked, on purpose: X-Mailer and subject wording alone on a fresh mail (a person may
+type "Automatic reply: is it configurable?" or use any client), noreply@ senders and "owner-"/"-request"
 local parts (a customer's shared mailbox may be named support-request@), and
 X-MS-Exchange-Inbox-Rules-Loop (set on mail a person's inbox rule forwarded).
 """
@@ -43,8 +53,10 @@ import re
 from collections.abc import Callable
 
 from gateway import codes
+from gateway.core.autoreply import is_auto_reply_subject, is_challenge_response
 from gateway.core.model import Envelope
 from parsers.model import ParsedMail
+from parsers.subject import is_forward, looks_like_bounce_subject
 
 LOOP_HEADER = codes.LOOP_HEADER.lower()  # the marker our sender stamps on every outbound mail
 
@@ -55,7 +67,8 @@ _ADDRESS = re.compile(r"[^\s<>,;:\"()\[\]]+@[^\s<>,;:\"()\[\]]+")
 _NO_VALUES = frozenset({"no", "false", "0", "off"})
 _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list"})
 _AUTO_REPLY_PRECEDENCE = frozenset({"auto_reply", "auto-reply"})
-_DAEMON_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster"})
+_DAEMON_LOCAL_PARTS = frozenset({"mailer-daemon"})
+_POSTMASTER_LOCAL_PARTS = frozenset({"postmaster", "post_master"})
 
 # Vendor headers whose presence (with any value but a "no") marks an auto-reply.
 _AUTO_REPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-autoreply-from", "x-mail-autoreply")
@@ -110,6 +123,11 @@ def is_delivery_report(mail: ParsedMail, envelope: Envelope) -> bool:
     return _keyword(mail.content_type) == "multipart/report"
 
 
+def is_recognised_bounce(mail: ParsedMail, envelope: Envelope) -> bool:
+    """A bounce the parser recognised (parsers.bounces), not one a person forwarded to us."""
+    return mail.bounce is not None and not is_forward(mail.subject)
+
+
 def has_null_sender(mail: ParsedMail, envelope: Envelope) -> bool:
     """MAIL FROM:<>, or the Return-Path the final delivery wrote from it (RFC 5321 §4.4, §4.5.5)."""
     if envelope.mail_from.strip() in ("", "<>"):
@@ -154,10 +172,20 @@ def is_mailing_list(mail: ParsedMail, envelope: Envelope) -> bool:
     return any(header_values(mail, name) for name in _LIST_HEADERS)
 
 
+def has_auto_reply_subject(mail: ParsedMail, envelope: Envelope) -> bool:
+    return is_auto_reply_subject(mail)
+
+
+def is_challenge(mail: ParsedMail, envelope: Envelope) -> bool:
+    return is_challenge_response(mail)
+
+
 def is_mailer_daemon(mail: ParsedMail, envelope: Envelope) -> bool:
-    """From or envelope sender is MAILER-DAEMON or postmaster (bounces from MTAs that set a sender)."""
-    senders = (mail.from_addr, envelope.mail_from)
-    return any(s and _local_part(s) in _DAEMON_LOCAL_PARTS for s in senders)
+    """From or envelope sender is MAILER-DAEMON, or postmaster on a mail with a bounce's subject."""
+    locals_ = [_local_part(s) for s in (mail.from_addr, envelope.mail_from) if s]
+    if any(local in _DAEMON_LOCAL_PARTS for local in locals_):
+        return True
+    return any(local in _POSTMASTER_LOCAL_PARTS for local in locals_) and looks_like_bounce_subject(mail.subject)
 
 
 _Check = Callable[[ParsedMail, Envelope], bool]
@@ -165,9 +193,12 @@ _Check = Callable[[ParsedMail, Envelope], bool]
 # Checks after OWN_LOOP, most specific first (see the module docstring).
 CHECKS: tuple[tuple[str, _Check], ...] = (
     (codes.DELIVERY_REPORT, is_delivery_report),
+    (codes.BOUNCE, is_recognised_bounce),
     (codes.NULL_SENDER, has_null_sender),
     (codes.AUTO_SUBMITTED, is_auto_submitted),
     (codes.AUTO_REPLY_HEADER, has_auto_reply_header),
+    (codes.AUTO_REPLY_SUBJECT, has_auto_reply_subject),
+    (codes.CHALLENGE_RESPONSE, is_challenge),
     (codes.PRECEDENCE_BULK, is_bulk_precedence),
     (codes.MAILING_LIST, is_mailing_list),
     (codes.MAILER_DAEMON, is_mailer_daemon),

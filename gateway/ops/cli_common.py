@@ -76,6 +76,16 @@ def chosen_log_level(args: argparse.Namespace) -> int:
     return logging.getLevelNamesMapping()[level]
 
 
+# Line separators JSON allows raw inside strings (RFC 8259 §7 escapes only U+0000-U+001F) but
+# that Python's str.splitlines() and many JSON-lines readers split on (issue 13).
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def json_line(result: object) -> str:
+    """One JSON object on one line, readable text kept, every line separator escaped."""
+    return json.dumps(result, ensure_ascii=False, default=str).translate(_LINE_BREAKS)
+
+
 def emit(result: object, as_json: bool, text: str) -> None:
     """Print one result: a JSON object on one line (for scripts), or the text for a person."""
-    print(json.dumps(result, ensure_ascii=False, default=str) if as_json else text)
+    print(json_line(result) if as_json else text)

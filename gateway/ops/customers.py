@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import tomllib
 from datetime import datetime
@@ -22,10 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.ops import views
+from gateway.ops.cli_common import json_line
 from gateway.clock import SystemClock
 from gateway.work.directory import DirectoryError, add_contact, add_customer, remove_contact
 from gateway.plans import load_plans
 from gateway.settings import CustomerSection, Settings, load_settings
+from store.bounces import BouncedAddress
 from store.customers import Contact, Customer
 
 
@@ -82,7 +83,7 @@ def _read(session: Session, args: argparse.Namespace) -> int:
     if args.customers_command == "list":
         for customer in session.scalars(select(Customer).order_by(Customer.key)):
             row = _summary(customer)
-            print(json.dumps(row, ensure_ascii=False) if args.json else
+            print(json_line(row) if args.json else
                   f"{row['key']:<16} {row['plan']:<16} {row['locale']}  {len(row['contacts'])}/8 contacts  {row['name']}")
         return 0
     customer = session.scalar(select(Customer).where(Customer.key == args.key))
@@ -90,14 +91,32 @@ def _read(session: Session, args: argparse.Namespace) -> int:
         print(f"no customer {args.key}", file=sys.stderr)
         return 1
     row = _summary(customer)
+    row["bounced"] = _bounced(session, customer)
     if args.json:
-        print(json.dumps(row, ensure_ascii=False))
+        print(json_line(row))
         return 0
     print(f"{row['key']}: {row['name']} (plan {row['plan']}, {row['locale']}, {row['charset']})")
     print(f"  domains:  {', '.join(row['domains']) or '-'}")
     for contact in row["contacts"]:
         print(f"  contact:  {contact['address']}  {contact['name']}  ({contact['source']})")
+    for bounced in row["bounced"]:
+        stopped = f"automatic mail stopped {bounced['suppressed_at']}" if bounced["suppressed_at"] else "still mailed"
+        print(f"  bounced:  {bounced['address']}  {bounced['hard_bounces']} hard, {bounced['soft_bounces']} soft, "
+              f"last {bounced['last_status'] or '-'} {bounced['last_bounced_at']}  ({stopped})")
     return 0
+
+
+def _bounced(session: Session, customer: Customer) -> list[dict[str, Any]]:
+    """Addresses of the customer (contacts, its domains) that bounced our mail (issue 13)."""
+    addresses = [c.address for c in customer.contacts]
+    domains = [d.lower() for d in customer.domains or []]
+    rows = session.scalars(select(BouncedAddress).order_by(BouncedAddress.address)).all() if domains else \
+        session.scalars(select(BouncedAddress).where(BouncedAddress.address.in_(addresses))).all()
+    return [{"address": r.address, "hard_bounces": r.hard_bounces, "soft_bounces": r.soft_bounces,
+             "last_status": r.last_status, "last_diagnostic": r.last_diagnostic,
+             "last_bounced_at": r.last_bounced_at.isoformat(),
+             "suppressed_at": r.suppressed_at.isoformat() if r.suppressed_at else None}
+            for r in rows if r.address in addresses or r.address.rpartition("@")[2] in domains]
 
 
 def _summary(customer: Customer) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from gateway.core.decide import decide
 from gateway.core.model import (
     CONTACT, ENGINEER, STRANGER, UNKNOWN_AT_CUSTOMER, Action, Context, CustomerRef, Envelope, Sender,
 )
+from gateway.intake.imap_mail import UNKNOWN_SENDER
 from gateway.work.authentication import Authenticator
-from parsers import UnparseableMail, parse_mail
+from parsers import ParsedMail, UnparseableMail, parse_mail
 
 
 def directory_from_settings(app: App) -> dict[str, CustomerRef]:
@@ -46,25 +47,44 @@ def _sender(app: App, directory: dict[str, CustomerRef], address: str) -> Sender
     return Sender(STRANGER)
 
 
+def envelope_of_file(mail: ParsedMail) -> Envelope:
+    """A file carries no SMTP envelope: MAIL FROM is read from the header, as IMAP intake reads it.
+
+    Return-Path (written at final delivery, RFC 5321 §4.4) when present — `<>` is the
+    null sender — else the From address, else a placeholder that is no null sender: a
+    human mail with an unparseable From must not read as a bounce (issue 13).
+    """
+    return_path = mail.header("return-path")
+    if return_path is not None and return_path.strip() == "<>":
+        return Envelope("", mail.to + mail.cc)
+    sender = (return_path or "").strip().strip("<>") if return_path and "@" in return_path else ""
+    return Envelope(sender or mail.from_addr or UNKNOWN_SENDER, mail.to + mail.cc)
+
+
+def _bounce(mail: ParsedMail) -> dict[str, Any] | None:
+    if mail.bounce is None:
+        return None
+    return {"kind": mail.bounce.kind, "original_message_ids": list(mail.bounce.original_message_ids),
+            "recipients": [asdict(r) for r in mail.bounce.recipients]}
+
+
 def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name: str,
                   authenticator: Authenticator | None = None) -> dict[str, Any]:
     try:
-        mail = parse_mail(raw)
+        mail = parse_mail(raw, app.limits)
     except UnparseableMail as exc:
-        return {"file": name, "error": exc.code, "detail": exc.detail, "action": "quarantine",
-                "reason": codes.UNPARSEABLE}
-    # Files carry no SMTP envelope: take the header sender (Return-Path if present) as MAIL FROM.
-    return_path = (mail.header("return-path") or "").strip().strip("<>")
-    envelope = Envelope(return_path if mail.header("return-path") is not None else mail.from_addr,
-                        mail.to + mail.cc)
+        reason = exc.code if exc.code in codes.LIMIT_REASONS else codes.UNPARSEABLE
+        return {"file": name, "error": exc.code, "detail": exc.detail, "action": "quarantine", "reason": reason}
     verdict = authenticator.verdict(raw, mail) if authenticator is not None else None  # DNS, as the daemon does
-    decision = decide(mail, envelope, Context(_sender(app, directory, mail.from_addr), authentication=verdict),
-                      app.policy)
+    decision = decide(mail, envelope_of_file(mail),
+                      Context(_sender(app, directory, mail.from_addr), authentication=verdict), app.policy)
     assessment = decision.assessment
     return {
         "file": name,
         "from": mail.from_addr,
         "from_name": mail.from_name,
+        "from_source": mail.from_source,
+        "from_display": mail.from_display,
         "to": list(mail.to),
         "cc": list(mail.cc),
         "subject": mail.subject,
@@ -76,7 +96,9 @@ def inspect_bytes(app: App, raw: bytes, directory: dict[str, CustomerRef], name:
         "body_source": mail.body_source,
         "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size}
                         for a in mail.attachments],
-        "auto": decision.reason if decision.action is Action.IGNORE else None,
+        "auto": decision.automatic if decision.action in (Action.IGNORE, Action.RECORD_BOUNCE) else None,
+        "quiet": decision.quiet,
+        "bounce": _bounce(mail),
         "action": decision.action.value,
         "reason": decision.reason,
         "customer": decision.customer.key if decision.customer else None,

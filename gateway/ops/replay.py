@@ -34,7 +34,9 @@ from gateway.app import App, build_app
 from gateway.clock import FixedClock
 from gateway.core.model import Envelope
 from gateway.core.sla import ClockEvent, evaluate
+from gateway.ops.cli_common import json_line
 from gateway.work.directory import sync_customers
+from gateway.intake.imap_mail import UNKNOWN_SENDER
 from gateway.intake.ingest import accept_raw
 from gateway.work.processor import process_pending
 from gateway.work.scheduler import next_wakeup, tick
@@ -90,7 +92,10 @@ def _date(raw: bytes) -> datetime | None:
 
 def _envelope(raw: bytes, fallback: str) -> Envelope:
     headers = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
+    # No SMTP envelope in a recording: the From address, else a placeholder that is no null
+    # sender (an unparseable From must not read as a bounce, issue 13).
     sender = parseaddr(str(headers.get("From", "")))[1]
+    sender = sender if "@" in sender else UNKNOWN_SENDER
     recipients = [a for _, a in getaddresses([str(v) for v in headers.get_all("To", []) + headers.get_all("Cc", [])])
                   if a]
     return Envelope(sender, tuple(recipients) or (fallback,))
@@ -211,7 +216,7 @@ def _response(entry: Any, view: Any, stamp: Any, order: int) -> Iterator[tuple[d
 
 def format_entry(item: dict[str, Any], as_json: bool) -> str:
     if as_json:
-        return json.dumps(item, ensure_ascii=False, sort_keys=False)
+        return json_line(item)
     rest = " ".join(f"{k}={json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v}"
                     for k, v in item.items() if k not in ("at", "incident", "event"))
     return f"{item['at']}  {item['incident']}  {item['event']:<8} {rest}".rstrip()

@@ -59,11 +59,31 @@ def for_new_incident(app: App, decision: Decision, mail: ParsedMail, incident: N
     assert customer is not None and assessment is not None
     in_reply_to, references = thread_of(mail.message_id, mail.references)
     why = "recurrence"
-    ack = sent.checked(_ack(app, incident, customer, assessment, mail.from_name, mail.from_addr, linked, why,
-                            in_reply_to, references))
-    return [ack, *_queue_notice(app, "recurrence" if linked else "new", incident, incident.side, incident.status,
-                                customer, mail.from_addr, decision.text, linked, mail, decision.authentication,
-                                not_sent=[ack])]
+    letters = []
+    if decision.quiet is None:  # list, bulk or accepted automatic mail is never answered (RFC 3834 §2)
+        letters.append(sent.checked(_ack(app, incident, customer, assessment, mail.from_name, mail.from_addr,
+                                         linked, why, in_reply_to, references)))
+    return [*letters, *_queue_notice(app, "recurrence" if linked else "new", incident, incident.side,
+                                     incident.status, customer, mail.from_addr, decision.text, linked, mail,
+                                     decision.authentication, quiet=decision.quiet, not_sent=letters)]
+
+
+def for_bounce(app: App, decision: Decision) -> list[Letter]:
+    """Issue 13: the engineers' queue hears that a letter of ours bounced, and whether mail to the address stops."""
+    state, bounce, queue = decision.incident, decision.bounce, app.settings.engineers.queue_address
+    assert state is not None and bounce is not None
+    if queue is None:
+        return []
+    return [Letter(codes.KIND_BOUNCED, "bounced", app.settings.engineers.locale, "utf-8", (queue,), state.number,
+                   TO_QUEUE, {
+                       "incident": {"ref": state.ref, "subject": state.subject, "severity": state.severity,
+                                    "side": state.side, "status": state.status, "plan": state.plan},
+                       "customer": {"name": state.customer_name, "key": state.customer_key},
+                       "kind": bounce.kind, "message_id": decision.bounced_message_id,
+                       "recipients": [{"address": r.address, "status": r.status or "", "hard": r.hard,
+                                       "diagnostic": clean_header(r.diagnostic or "", 300)} for r in bounce.recipients],
+                       "suppressed": list(decision.suppress), "limit": app.policy.hard_bounce_limit,
+                   }, decision.bounced_message_id, (decision.bounced_message_id,) if decision.bounced_message_id else ())]
 
 
 def for_split_incident(app: App, decision: Decision, item: SplitItem, incident: NewIncident) -> list[Letter]:
@@ -82,20 +102,21 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail, sent: Led
     """The queue hears of the reply; a customer's `#escalate` goes up the ladder (Kaspersky §3) or is refused."""
     after, asked = decision.after, decision.customer_escalation
     assert after is not None
-    answer = None if asked is None else sent.checked(to_customer(after, codes.KIND_ESCALATE_ACK, "escalate-ack", {
+    answer = None if asked is None or decision.quiet is not None else sent.checked(to_customer(after, codes.KIND_ESCALATE_ACK, "escalate-ack", {
         "accepted": asked.accepted, "rung": asked.rung, "level": asked.level, "levels": asked.levels,
         "reason": asked.reason}))
     letters = _queue_notice(app, "reply", after, after.side, after.status, customer_of(after), mail.from_addr,
                             decision.text, mail=mail, authentication=decision.authentication,
-                            not_sent=[answer] if answer is not None else [])
-    if asked is None or answer is None:
+                            quiet=decision.quiet, not_sent=[answer] if answer is not None else [])
+    if asked is None:
         return letters
     if asked.accepted:
         letter = escalation_letter(app, after, app.plans.get(after.plan), asked.rung, None, None,
                                    {"by_customer": True, "level": asked.level},
                                    {"level": asked.level, "by": "customer"})
         letters += [letter] if letter is not None else []
-    letters.append(answer)
+    if answer is not None:
+        letters.append(answer)
     return letters
 
 
@@ -187,7 +208,7 @@ def _ack(app: App, incident: NewIncident, customer: CustomerRef, assessment: Sev
 def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, side: str, status: str,
                   customer: CustomerRef, author: str, text: str,
                   linked: IncidentState | None = None, mail: ParsedMail | None = None,
-                  authentication: AuthVerdict | None = None,
+                  authentication: AuthVerdict | None = None, quiet: str | None = None,
                   not_sent: list[Letter] | tuple[Letter, ...] = ()) -> list[Letter]:
     """Tell the engineers' queue (if one is configured) of a new incident, a reply, a recurrence, a split.
 
@@ -195,7 +216,8 @@ def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, si
     the mail is not refused for them, but its author may not be its From. With
     `[authentication]`, the notice says whether its sender is proven (issue 10).
     Never rate limited (the queue is the vendor's own address); `not_sent`
-    letters the limits held back are listed in it, with the limit.
+    letters the limits held back are listed in it, with the limit; `quiet` says
+    why no acknowledgement went at all (list or automatic mail, issue 13).
     """
     queue = app.settings.engineers.queue_address
     if queue is None:
@@ -218,4 +240,5 @@ def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, si
                        "anomalies": list(anomalies),
                        "sender": mail.sender_addr if mail is not None else "",
                        "not_sent": held_back,
+                       "quiet": quiet,  # why no acknowledgement went to the customer (list/automatic mail)
                    })]

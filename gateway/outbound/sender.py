@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import codes
 from gateway.clock import Clock
 from gateway.outbound.transports import DEAD, SENT, Outcome, Parcel, Transport
+from store.bounces import suppressed_among
 from store.incidents import Incident, incident_ref
 from store.outbox import OutboxMessage
 
@@ -77,12 +78,38 @@ def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, l
         ).all()
         if not rows:
             return []
-        session.execute(
-            update(outbox).where(outbox.c.id == bindparam("row_id"))
-            .values(attempts=bindparam("new_attempts"), next_attempt_at=now + policy.lease),
-            [{"row_id": row.id, "new_attempts": row.attempts + 1} for row in rows])
+        recipients, gone = _unsuppressed(session, rows)
+        rows = [row for row in rows if row.id not in gone]
+        if rows:
+            session.execute(
+                update(outbox).where(outbox.c.id == bindparam("row_id"))
+                .values(attempts=bindparam("new_attempts"), next_attempt_at=now + policy.lease),
+                [{"row_id": row.id, "new_attempts": row.attempts + 1} for row in rows])
     return [Parcel(row.id, f"{row.id:08d}-{row.kind}" + (f"-{incident_ref(row.number)}" if row.number else ""),
-                   row.mail_from, tuple(row.rcpt_tos), row.raw, row.attempts + 1, row.message_id) for row in rows]
+                   row.mail_from, recipients[row.id], row.raw, row.attempts + 1, row.message_id) for row in rows]
+
+
+def _unsuppressed(session: Session, rows: list) -> tuple[dict[int, tuple[str, ...]], set[int]]:  # type: ignore[type-arg]
+    """Each row's recipients less those automatic mail no longer goes to (issue 13: hard bounces).
+
+    A row left with nobody is marked `suppressed` with the reason and not sent. Letters a
+    person wrote (an engineer's answer, a resolution) go whatever the bounces.
+    """
+    automatic = [row for row in rows if row.kind in codes.AUTOMATIC_KINDS]
+    stopped = suppressed_among(session, (a for row in automatic for a in row.rcpt_tos)) if automatic else set()
+    recipients: dict[int, tuple[str, ...]] = {}
+    for row in rows:
+        wanted = tuple(row.rcpt_tos)
+        if row.kind in codes.AUTOMATIC_KINDS and stopped:
+            wanted = tuple(a for a in wanted if a.lower() not in stopped)
+        recipients[row.id] = wanted
+    gone = {row.id for row in rows if row.rcpt_tos and not recipients[row.id]}
+    if gone:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(gone)).values(
+            state=codes.OUT_SUPPRESSED, last_error="not sent: every recipient bounced hard too often "
+                                                   "([mail] hard_bounce_limit)"))
+        log.warning("outbox %s: automatic mail suppressed (recipients bounced)", sorted(gone))
+    return recipients, gone
 
 
 def record(

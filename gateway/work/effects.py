@@ -30,6 +30,7 @@ from gateway.outbound.limits import Ledger, SentLetter
 from gateway.outbound.mime import clean_header
 from parsers.model import ParsedMail
 from parsers.subject import base_subject
+from store.bounces import mark_letter_bounced, record_bounce
 from store.incidents import Incident
 from store.rows import Attach, NewEvent, NewIncident, NewMessage, NewOutbox
 
@@ -46,6 +47,10 @@ class IncidentUpdate:
     events: list[NewEvent] = field(default_factory=list)
     messages: list[NewMessage] = field(default_factory=list)
     outbox: list[NewOutbox] = field(default_factory=list)
+    # A bounce of one of our letters (issue 13): (Message-ID, what bounced), and each failed recipient.
+    bounced_letters: list[tuple[str, str]] = field(default_factory=list)
+    bounces: list[dict[str, Any]] = field(default_factory=list)
+    bounce_limit: int = 3
 
 
 @dataclass
@@ -88,6 +93,8 @@ def plan(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: d
         return _hold(app, inbound_id, mail, decision, now, sent)
     if decision.action is Action.COMMAND_ERROR:
         return _command_error(app, inbound_id, mail, decision, now)
+    if decision.action is Action.RECORD_BOUNCE:
+        return _bounced(app, inbound_id, mail, decision, now)
     outcome = Outcome(codes.PROCESSED, decision.reason)
     if decision.action is Action.OPEN_INCIDENT:
         outcome.incidents.append(_open(app, numbers[0], inbound_id, mail, decision, now, sent))
@@ -112,6 +119,10 @@ def apply_update(session: Session, incident: Incident, update: IncidentUpdate) -
     incident.events.extend(attach.event(event) for event in update.events)
     incident.messages.extend(attach.message(message) for message in update.messages)
     session.add_all([attach.outbox(row) for row in update.outbox])
+    for message_id, detail in update.bounced_letters:
+        mark_letter_bounced(session, message_id, detail)
+    for bounce in update.bounces:
+        record_bounce(session, **bounce, limit=update.bounce_limit)
 
 
 # -- held mail and command errors: no incident changes ------------------------------------------
@@ -152,6 +163,27 @@ def _command_error(app: App, inbound_id: int, mail: ParsedMail, decision: Decisi
 def _held_detail(mail: ParsedMail, decision: Decision) -> str:
     """The inbound row's detail: why the decision held it, in words, or the reason and the sender."""
     return decision.detail or f"held for an operator: {decision.reason} ({mail.from_addr or 'no From'})"
+
+
+def _bounced(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
+    """A letter of ours bounced: recorded on it and its incident, the engineers told, the addresses counted."""
+    state, bounce, message_id = decision.incident, decision.bounce, decision.bounced_message_id
+    assert state is not None and bounce is not None and message_id is not None
+    recipients = [{"address": r.address, "status": r.status, "diagnostic": r.diagnostic, "hard": r.hard}
+                  for r in bounce.recipients]
+    summary = "; ".join(f"{r['address']} {r['status'] or ''} {r['diagnostic'] or ''}".strip() for r in recipients)
+    update = IncidentUpdate(state.id, state.version, {"updated_at": now}, bounce_limit=app.policy.hard_bounce_limit)
+    update.events.append(NewEvent(at=now, type="bounced", data={
+        "message_id": message_id, "kind": bounce.kind, "recipients": recipients,
+        "suppressed": list(decision.suppress), "inbound_id": inbound_id}))
+    update.messages.append(message_row(inbound_id, mail, now, "bounce", summary or mail.body_text[:2000]))
+    update.bounced_letters.append((message_id, f"bounced ({bounce.kind}): {summary}"))
+    update.bounces = [{**{k: r[k] for k in ("address", "hard", "status", "diagnostic")}, "now": now}
+                      for r in recipients]
+    _attach(update, app, letters.for_bounce(app, decision), now)
+    outcome = Outcome(codes.PROCESSED, decision.reason, summary[:4000] or None, update=update)
+    outcome.blobs = blob_rows(mail, now)
+    return outcome
 
 
 # -- new incidents -------------------------------------------------------------------------------

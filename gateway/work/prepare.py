@@ -22,7 +22,7 @@ from gateway.core.decide import decide
 from gateway.core.model import AuthVerdict, Context, Decision, Envelope, IncidentState
 from gateway.work.authentication import Authenticator, authenticator_for
 from gateway.work.directory import SenderCache
-from gateway.work.threads import incident_states, numbers_for_message_ids
+from gateway.work.threads import bounce_lookups, incident_states, numbers_for_message_ids
 from parsers import ParsedMail, UnparseableMail, parse_mail
 from store.inbound import InboundMessage
 from store.sql import fetch_raw
@@ -67,9 +67,10 @@ def prepare_all(app: App, readers: sessionmaker[Session], ids: list[int], sender
 def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from: str, rcpt_tos: list[str],
              batch: Batch) -> Prepared:
     try:
-        mail = parse_mail(raw)
-    except UnparseableMail as exc:
-        return Prepared(inbound_id, failure=(codes.UNPARSEABLE, str(exc)))
+        mail = parse_mail(raw, app.limits)
+    except UnparseableMail as exc:  # a bound of [mail] is its own reason (issue 13)
+        return Prepared(inbound_id, failure=(exc.code if exc.code in codes.LIMIT_REASONS else codes.UNPARSEABLE,
+                                             str(exc)))
     try:
         envelope = Envelope(mail_from, tuple(rcpt_tos))
         context = _context(session, app, raw, mail, envelope, batch)
@@ -87,10 +88,11 @@ def _context(session: Session, app: App, raw: bytes, mail: ParsedMail, envelope:
     """What decide() needs: the sender's role, known Message-IDs, the incidents, who really sent it."""
     sender = batch.senders.sender(session, mail.from_addr, app.settings.engineers)
     clues = extract_clues(mail, envelope, app.policy.own_addresses)
-    by_message_id = numbers_for_message_ids(session, clues.message_ids)
-    numbers = wanted_numbers(clues, by_message_id)
+    returned = mail.bounce.original_message_ids if mail.bounce else ()  # the letters a bounce returns
+    by_message_id = numbers_for_message_ids(session, (*clues.message_ids, *returned))
+    numbers = wanted_numbers(clues, by_message_id) | {by_message_id[m] for m in returned if m in by_message_id}
     missing = numbers - batch.incidents.keys()
     batch.incidents.update(incident_states(session, missing))
     incidents = {n: batch.incidents[n] for n in numbers if n in batch.incidents}
     verdict = batch.authenticator.verdict(raw, mail) if batch.authenticator is not None else None
-    return Context(sender, clues, by_message_id, incidents, verdict)
+    return Context(sender, clues, by_message_id, incidents, verdict, *bounce_lookups(session, mail.bounce))

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.core.model import IncidentState
+from parsers.model import BounceReport
+from store.bounces import hard_bounce_counts
 from store.customers import Customer
 from store.incidents import Incident, IncidentEvent, IncidentMessage
 from store.outbox import OutboxMessage
@@ -85,3 +87,22 @@ def _state(session: Session, incident: Incident, customer: Customer) -> Incident
             IncidentEvent.incident_id == incident.id, IncidentEvent.type == "escalated",
             IncidentEvent.data["by"].as_string() == "customer")) or 0,
     )
+
+
+def sent_message_ids(session: Session, message_ids: Iterable[str]) -> frozenset[str]:
+    """Which of these Message-IDs are letters we sent (ours or the relay's rewrite of ours)."""
+    ids = [m for m in dict.fromkeys(message_ids) if m][:100]
+    if not ids:
+        return frozenset()
+    found = set(session.scalars(select(OutboxMessage.message_id).where(OutboxMessage.message_id.in_(ids))))
+    found |= set(session.scalars(select(OutboxMessage.relay_message_id)
+                                 .where(OutboxMessage.relay_message_id.in_(ids))))
+    return frozenset(found)
+
+
+def bounce_lookups(session: Session, bounce: BounceReport | None) -> tuple[frozenset[str], dict[str, int]]:
+    """For a bounce: which quoted Message-IDs are our letters, and each failed address's hard bounces so far."""
+    if bounce is None:
+        return frozenset(), {}
+    return (sent_message_ids(session, bounce.original_message_ids),
+            hard_bounce_counts(session, (r.address for r in bounce.recipients)))

@@ -301,3 +301,15 @@ def test_migrations_print_no_alembic_chatter(tmp_path: Path, sqlite_url: str, le
         done = _cli("db", command, "--config", config, "--log-level", level, cwd=cwd)
         assert done.returncode == 0 and "schema at" in done.stdout, done.stderr
         assert "alembic" not in done.stderr and "setup plugin" not in done.stderr, done.stderr
+
+
+def test_inspect_json_escapes_line_separators_so_each_result_stays_one_line(
+        tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 13: raw U+0085/U+2028/U+2029 inside JSON strings break splitlines() and JSON-lines readers."""
+    config = _write_config(tmp_path, sqlite_url)
+    mail = tmp_path / "separators.eml"
+    mail.write_bytes("From: a@example.test\nSubject: one\u2028two\u0085three\u2029four\n\nbody\n".encode("utf-8"))
+    assert main(["--config", str(config), "inspect", "--json", str(mail)]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1
+    assert json.loads(out)["subject"] == "one\u2028two\u0085three\u2029four"

@@ -247,18 +247,30 @@ def test_customer_marketing_mail_with_list_unsubscribe_is_ignored_as_bulk() -> N
 DAEMONS = [
     "MAILER-DAEMON@mx.customer.example",
     "mailer-daemon@mx.customer.example",
-    "postmaster@customer.example",
 ]
+BOUNCE_SUBJECT = "Undeliverable: ライセンスの更新について"
 
 
 @pytest.mark.parametrize("from_addr", DAEMONS)
-def test_mailer_daemon_or_postmaster_sender_is_ignored(from_addr: str) -> None:
+def test_mailer_daemon_sender_is_ignored(from_addr: str) -> None:
     assert classify(make_mail(from_addr=from_addr)) == codes.MAILER_DAEMON
 
 
 @pytest.mark.parametrize("mail_from", ["MAILER-DAEMON", *DAEMONS])
 def test_mailer_daemon_envelope_sender_is_ignored(mail_from: str) -> None:
     assert classify(make_mail(), make_envelope(mail_from)) == codes.MAILER_DAEMON
+
+
+@pytest.mark.parametrize("address", ["postmaster@customer.example", "Post_Master@mail.carrier.example"])
+def test_postmaster_with_a_bounce_subject_is_ignored(address: str) -> None:
+    assert classify(make_mail(from_addr=address, subject=BOUNCE_SUBJECT)) == codes.MAILER_DAEMON
+    assert classify(make_mail(subject=BOUNCE_SUBJECT), make_envelope(address)) == codes.MAILER_DAEMON
+
+
+def test_a_postmaster_person_writing_about_a_licence_is_human() -> None:
+    # issue 13: the mail administrator of a small customer writes as postmaster@.
+    mail = make_mail(from_addr="postmaster@customer.example", subject="ライセンスの更新について")
+    assert classify(mail, make_envelope("postmaster@customer.example")) is None
 
 
 def test_lookalike_local_parts_are_human() -> None:
@@ -272,9 +284,12 @@ def test_lookalike_local_parts_are_human() -> None:
 def test_checks_run_most_specific_first() -> None:
     assert [code for code, _ in CHECKS] == [
         codes.DELIVERY_REPORT,
+        codes.BOUNCE,
         codes.NULL_SENDER,
         codes.AUTO_SUBMITTED,
         codes.AUTO_REPLY_HEADER,
+        codes.AUTO_REPLY_SUBJECT,
+        codes.CHALLENGE_RESPONSE,
         codes.PRECEDENCE_BULK,
         codes.MAILING_LIST,
         codes.MAILER_DAEMON,
