@@ -62,5 +62,6 @@ KIND_ESCALATE_ACK = "escalate-ack"         # the customer's own escalation: acce
 
 # Sources of inbound mail.
 SOURCE_SMTP = "smtp"
+SOURCE_LMTP = "lmtp"  # from the MTA in front (issue 12)
 SOURCE_IMAP = "imap"
 SOURCE_CLI = "cli"
