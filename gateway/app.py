@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from gateway.core.authenticity import AuthPolicy
@@ -52,14 +53,18 @@ def build_app(settings: Settings, *, create_secret: bool = True) -> App:
 
     `create_secret=False` is for commands that store nothing (inspect, check-config).
     """
+    plans_dir = settings.gateway.plans_dir
+    if plans_dir is not None and not plans_dir.is_dir():
+        raise SettingsError(f"gateway.plans_dir: no such folder: {plans_dir}")
     try:
-        plans = load_plans(settings.gateway.plans_dir)
+        plans = load_plans(plans_dir)
     except PlanError as exc:
         raise SettingsError(f"gateway.plans_dir: {exc}") from None
     for index, customer in enumerate(settings.customers):
         if customer.plan not in plans.plans:
             known = ", ".join(sorted(plans.plans))
             raise SettingsError(f"customers[{index}].plan: unknown plan {customer.plan!r} (known: {known})")
+    _check_escalation_rungs(settings, plans)
     if not (settings.gateway.templates_dir / "en" / "ack.txt.j2").is_file():
         raise SettingsError(f"gateway.templates_dir: no templates in {settings.gateway.templates_dir}")
     own = frozenset(settings.gateway.support_addresses) | {settings.gateway.sender_address}
@@ -81,6 +86,29 @@ def build_app(settings: Settings, *, create_secret: bool = True) -> App:
             hard_bounce_limit=settings.mail.hard_bounce_limit,
         ),
     )
+
+
+def plan_rungs(plans: PlanBook) -> set[str]:
+    """Every escalation rung a plan can reach: the SLA clock's, a customer's and an engineer's."""
+    rungs: set[str] = set()
+    for plan in plans.plans.values():
+        rungs.update(rung.rung for level in (1, 2, 3, 4) for rung in plan.terms(level).escalation)
+        rungs.update(plan.customer_escalation_ladder)
+        rungs.update([plan.engineer_escalation] if plan.engineer_escalation else [])
+    return rungs
+
+
+def _check_escalation_rungs(settings: Settings, plans: PlanBook) -> None:
+    """An `[escalation]` name no plan uses is a typo: its recipients would never hear of anything."""
+    known = plan_rungs(plans)
+    problems = []
+    for rung in settings.escalation:
+        if rung not in known:
+            close = difflib.get_close_matches(rung, sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(f"escalation.{rung}: no plan has this rung; {hint}(rungs: {', '.join(sorted(known))})")
+    if problems:
+        raise SettingsError(*problems)
 
 
 def _authentication_policy(settings: Settings) -> AuthPolicy | None:

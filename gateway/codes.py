@@ -96,5 +96,6 @@ LIMIT_REASONS = frozenset({TOO_MANY_HEADER_FIELDS, HEADER_TOO_LARGE, MIME_TOO_DE
 
 # Sources of inbound mail.
 SOURCE_SMTP = "smtp"
+SOURCE_LMTP = "lmtp"  # from the MTA in front (issue 12)
 SOURCE_IMAP = "imap"
 SOURCE_CLI = "cli"

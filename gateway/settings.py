@@ -6,23 +6,26 @@ SUPPORT_GATEWAY_DATABASE_URL overrides `[database] url`.
 
 Relative paths in the file are taken from the file's own folder, so a command
 means the same thing from any working directory. The sections themselves live
-in gateway.settings_sections, gateway.settings_people and gateway.settings_auth; import them
-from here.
+in gateway.settings_sections, gateway.settings_people, gateway.settings_auth and
+gateway.settings_lmtp; import them from here. Errors are gateway.settings_problems'.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from gateway.settings_auth import AuthenticationSection
 from gateway.settings_limits import LimitsSection
 from gateway.settings_mail import MailSection
+from gateway.settings_lmtp import LmtpSection
 from gateway.settings_people import AgreedReportSection, CustomerSection, EngineersSection
+from gateway.settings_problems import Problem, SettingsError
 from gateway.settings_sections import (
     Address,
     DatabaseSection,
@@ -31,7 +34,6 @@ from gateway.settings_sections import (
     OutboundSection,
     RelaySection,
     Section,
-    SettingsError,
     SmtpSection,
     TokensSection,
     checked_address,
@@ -42,14 +44,15 @@ __all__ = [
     "ImapSection", "LimitsSection", "MailSection", "OutboundSection", "RelaySection", "Settings", "SettingsError",
     "SmtpSection",
     "TokensSection", "load_settings", "settings_from_dict",
-    "AuthenticationSection",
+    "AuthenticationSection", "LmtpSection", "Problem",
 ]
 
 
 class Settings(Section):
     gateway: GatewaySection
     database: DatabaseSection = DatabaseSection()
-    smtp: SmtpSection = SmtpSection()
+    smtp: SmtpSection = Field(default_factory=SmtpSection)  # per file: hostname is looked up now
+    lmtp: LmtpSection | None = None  # an LMTP listener for the MTA in front (issue 12)
     outbound: OutboundSection = OutboundSection()
     relay: RelaySection | None = None
     imap: list[ImapSection] = []
@@ -108,12 +111,21 @@ class Settings(Section):
         return self.outbound.folder or self.gateway.data_dir / "outbox"
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
+def _problems(error: ValidationError) -> list[Problem]:
+    """One Problem per pydantic error, keyed like the file: `customers[0].plan`, `escalation.x`.
+
+    A model validator's error is located at its section only: its message starts with the key
+    inside it (`customers[1].key: duplicate ...`, `security: plain IMAP ...` in `imap[0]`), which
+    is joined to the location; pydantic's "Value error, " prefix is dropped.
+    """
+    problems = []
     for item in error.errors():
-        location = ".".join(str(part) if not isinstance(part, int) else f"[{part}]" for part in item["loc"])
-        lines.append(f"{location.replace('.[', '[')}: {item['msg']}")
-    return "; ".join(lines)
+        location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in item["loc"]).lstrip(".")
+        message = item["msg"].removeprefix("Value error, ")
+        inner = Problem.parse(message) if item["type"] == "value_error" else Problem("", message)
+        key = ".".join(part for part in (location, inner.key) if part)
+        problems.append(Problem(key, inner.message))
+    return problems
 
 
 def settings_from_dict(data: dict[str, object]) -> Settings:
@@ -126,7 +138,7 @@ def settings_from_dict(data: dict[str, object]) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+        raise SettingsError(*_problems(exc)) from None
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -159,13 +171,14 @@ def load_settings(path: Path) -> Settings:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SettingsError(f"{path}: no such settings file") from None
+        raise SettingsError(Problem("", "no such settings file", path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+        line = re.search(r"at line (\d+)", str(exc))
+        raise SettingsError(Problem("", f"not valid TOML: {exc}", path, int(line[1]) if line else None)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{path}: cannot read: {exc}") from None
+        raise SettingsError(Problem("", f"cannot read: {exc}", path)) from None
     try:
         settings = settings_from_dict(data)
     except SettingsError as exc:
-        raise SettingsError(f"{path}: {exc}") from None
+        raise exc.located(path) from None
     return _resolved(settings, path.absolute().parent)

@@ -6,19 +6,22 @@ small; importers keep using `from gateway.settings import ...`, which re-exports
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import socket
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gateway.settings_problems import SettingsError
+
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-
-
-class SettingsError(Exception):
-    """The settings file is missing, unreadable or invalid; the message names the key."""
+# The built-in templates: package data of the wheel (pyproject maps the checkout's templates/ to
+# `gateway.templates`). pip installs wheels unzipped, so the resource is a plain folder.
+BUILTIN_TEMPLATES = Path(str(files("gateway.templates")))
 
 
 def checked_address(value: str) -> str:
@@ -49,7 +52,7 @@ class GatewaySection(Section):
     from_address: Address | None = None  # defaults to the first support address
     data_dir: Path = Path("var")
     loop_marker: str = Field(default="support-gateway", min_length=1, max_length=100)
-    templates_dir: Path = _DEFAULT_TEMPLATES
+    templates_dir: Path = BUILTIN_TEMPLATES  # your own folder replaces the built-in set
     plans_dir: Path | None = None  # operator-written plans, beside the built-in ones
     phone: str | None = None  # the support line customers are asked to call for severity 1/2
     process_batch: int = Field(default=100, ge=1, le=10_000)
@@ -82,11 +85,45 @@ class DatabaseSection(Section):
     auto_upgrade: bool = True  # bring the schema to head at start-up
 
 
+def machine_hostname() -> str:
+    """This machine's name for the banner and Received: (RFC 5321 §4.1.3, §4.4): its FQDN.
+
+    socket.getfqdn() answers "localhost" on a machine whose host name resolves to a loopback
+    line of /etc/hosts; the bare host name says more than that.
+    """
+    fqdn = socket.getfqdn()
+    return fqdn if "." in fqdn and not fqdn.startswith("localhost") else socket.gethostname()
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: only this machine can connect (0.0.0.0 and :: are every address)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: assume it is reachable from elsewhere
+
+
 class SmtpSection(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=2525, ge=0, le=65535)
-    hostname: str | None = None
+    hostname: str = Field(default_factory=machine_hostname, min_length=1)  # in the banner and Received:
     max_message_size: int = Field(default=30 * 1024 * 1024, ge=1024)
+    # STARTTLS (RFC 3207) with this certificate chain and key (PEM), both or neither.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Refuse MAIL before STARTTLS (530). RFC 3207 §4: a publicly-referenced MX must not require
+    # it; this is for a listener only your own MTAs use across a network.
+    require_tls: bool = False
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> SmtpSection:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_key: give both tls_cert and tls_key (STARTTLS), or neither")
+        if self.require_tls and self.tls_cert is None:
+            raise ValueError("require_tls: needs tls_cert and tls_key (STARTTLS)")
+        return self
 
 
 class OutboundSection(Section):
@@ -96,13 +133,44 @@ class OutboundSection(Section):
     max_retry_seconds: float = Field(default=3600.0, gt=0)
 
 
+CREDENTIAL_NAME = r"^[A-Za-z0-9_.-]{1,255}$"
+
+
+def read_credential(name: str, key: str) -> str:
+    """A systemd credential (`LoadCredential=NAME:FILE` in the unit): $CREDENTIALS_DIRECTORY/NAME.
+
+    systemd copies the file, readable by the service only, before ExecStartPre runs; the
+    service never needs read access to the original (systemd.exec(5), "Credentials").
+    """
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        raise SettingsError(f"{key}: $CREDENTIALS_DIRECTORY is not set: run under systemd, with "
+                            f"LoadCredential={name}:/etc/support-gateway/credentials/{name} in the unit")
+    path = Path(folder) / name
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{key}: cannot read credential {name!r} ({path}): {exc.strerror} "
+                            f"(is LoadCredential={name}:... in the unit?)") from None
+
+
 class _WithSecret(Section):
-    """A password named, never written: an environment variable or a file (systemd credentials)."""
+    """A password named, never written: an environment variable, a file, or a systemd credential."""
 
     password_env: str | None = None
     password_file: Path | None = None
+    password_credential: str | None = Field(default=None, pattern=CREDENTIAL_NAME)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> _WithSecret:
+        given = [k for k in ("password_env", "password_file", "password_credential") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(f"{' and '.join(given)}: give one source of the password")
+        return self
 
     def password(self, where: str = "relay") -> str | None:
+        if self.password_credential:
+            return read_credential(self.password_credential, f"{where}.password_credential")
         if self.password_env:
             value = os.environ.get(self.password_env)
             if value is None:
@@ -157,7 +225,7 @@ class ImapSection(_WithSecret):
 
 
 class TokensSection(Section):
-    """The secret behind reply tokens (gateway.core.tokens): an environment variable or a file.
+    """The secret behind reply tokens (gateway.core.tokens): an environment variable, a file or a credential.
 
     Without either, a random secret is created once in `data_dir/reply-token.key`.
     Changing the secret invalidates every token already sent.
@@ -165,3 +233,4 @@ class TokensSection(Section):
 
     secret_env: str | None = None
     secret_file: Path | None = None
+    secret_credential: str | None = Field(default=None, pattern=CREDENTIAL_NAME)  # LoadCredential= name

@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 from gateway.settings import Settings, SettingsError
+from gateway.settings_sections import read_credential
 
 SECRET_FILE = "reply-token.key"
 
@@ -20,6 +21,9 @@ SECRET_FILE = "reply-token.key"
 def load_token_secret(settings: Settings, *, create: bool = True) -> bytes:
     """The secret bytes; `create=False` (inspect, check-config) never writes a file."""
     section = settings.tokens
+    if section.secret_credential:
+        return _checked(read_credential(section.secret_credential, "tokens.secret_credential").encode("utf-8"),
+                        "tokens.secret_credential", section.secret_credential)
     if section.secret_env:
         value = os.environ.get(section.secret_env)
         if not value:
@@ -40,8 +44,12 @@ def _read(path: Path, key: str) -> bytes:
         value = path.read_bytes().strip()
     except OSError as exc:
         raise SettingsError(f"{key}: {exc}") from None
+    return _checked(value, key, str(path))
+
+
+def _checked(value: bytes, key: str, where: str) -> bytes:
     if len(value) < 16:
-        raise SettingsError(f"{key}: {path} holds less than 16 bytes of secret")
+        raise SettingsError(f"{key}: {where} holds less than 16 bytes of secret")
     return value
 
 

@@ -56,4 +56,14 @@ if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
   fi
 fi
+# Postfix for the LMTP test (issue 12): Debian's postfix, never configured or started as the
+# system's MTA ("No configuration"); tests/support/postfix.py runs a private instance.
+if [ ! -x /usr/sbin/postfix ]; then
+  echo "test.sh: installing postfix for the LMTP test" >&2
+  as_root=()
+  if [ "$(id -u)" != 0 ]; then as_root=(sudo); fi
+  echo "postfix postfix/main_mailer_type select No configuration" | "${as_root[@]}" debconf-set-selections
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
+fi
 "$VENV/bin/python" -m pytest "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -26,6 +27,18 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file as 0600 whatever the umask: it holds customer mail (issue 12).
+
+    SQLite makes its -wal and -shm files with the database file's permissions.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL", immediate: bool = False,
@@ -56,7 +69,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", immediate: bool =
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(database))
     engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

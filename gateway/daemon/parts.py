@@ -1,7 +1,7 @@
 """What serve() asks of the parts it starts, and what it tells the world once they are all up.
 
 READY (on_ready, and so sd_notify READY=1) is a promise: the SMTP listener
-listens, the work runs and the IMAP poller threads are started. Each part says
+(and the LMTP one, with [lmtp]) listens, the work runs and the IMAP poller threads are started. Each part says
 when it is up; a part that cannot come up raises StartupError, so the daemon's
 start fails with one clear line instead of reporting READY and doing nothing.
 """
@@ -22,10 +22,11 @@ class StartupError(Exception):
 
 @dataclass(frozen=True)
 class Ready:
-    """What on_ready is told: where the SMTP listener listens (port 0 in the settings becomes a real one)."""
+    """What on_ready is told: where the listeners listen (port 0 in the settings becomes a real one)."""
 
     smtp_host: str
     smtp_port: int
+    lmtp: str | None = None  # "127.0.0.1:24" or the socket path, when [lmtp] is set
 
 
 class Work(Protocol):

@@ -1,6 +1,7 @@
 """The daemon as a function: serve(settings, stop=..., on_ready=...).
 
-Every task runs under one TaskGroup on one event loop: the SMTP listener, one
+Every task runs under one TaskGroup on one event loop: the SMTP listener (and the
+LMTP one, gateway.daemon.listeners), one
 IMAP poller per [[imap]] account (each on its own thread), and the work —
 processing and sending — either in a supervised work process (the default: it
 gets the second core, and SMTP senders never wait behind it) or as tasks on
@@ -23,11 +24,12 @@ from collections.abc import Callable
 from gateway.app import App, build_app
 from gateway.clock import Clock, SystemClock
 from gateway.daemon.inline import InlineWork
+from gateway.daemon.listeners import open_listeners
 from gateway.daemon.parts import DRAIN_SECONDS, Ready, StartupError, Work
 from gateway.daemon.supervisor import WorkProcess
 from gateway.database import Database
 from gateway.intake.imap import imap_credentials, serve_imap
-from gateway.intake.smtp import IntakeHandler, make_smtp_factory
+from gateway.intake.smtp import IntakeHandler
 from gateway.outbound.configure import make_transport
 from gateway.outbound.transports import Transport
 from gateway.settings import Settings
@@ -79,19 +81,9 @@ async def _serve(app: App, database: Database, clock: Clock, stop: asyncio.Event
                  on_ready: Callable[[Ready], None] | None, work: Work) -> None:
     settings = app.settings
     imap_accounts, imap_stop = imap_credentials(settings), asyncio.Event()  # IMAP intake (issue 3)
-    handler = IntakeHandler(database, frozenset(settings.gateway.support_addresses), clock, work.wake)
-    loop = asyncio.get_running_loop()
-    try:
-        server = await loop.create_server(
-            make_smtp_factory(handler, hostname=settings.smtp.hostname,
-                              max_message_size=settings.smtp.max_message_size),
-            host=settings.smtp.host, port=settings.smtp.port,
-        )
-    except OSError as exc:
-        raise StartupError(f"cannot listen for SMTP on {settings.smtp.host}:{settings.smtp.port}: "
-                           f"{exc.strerror or exc} (smtp.host / smtp.port)") from None
-    port = server.sockets[0].getsockname()[1]
-    log.info("listening for SMTP on %s:%s", settings.smtp.host, port)
+    handler = IntakeHandler(database, frozenset(settings.gateway.support_addresses), clock, work.wake,
+                            hostname=settings.smtp.hostname)
+    listeners = await open_listeners(settings, handler)  # SMTP, and LMTP with [lmtp] (issue 12)
     intake_closed = asyncio.Event()
     try:
         async with asyncio.TaskGroup() as group:
@@ -102,10 +94,10 @@ async def _serve(app: App, database: Database, clock: Clock, stop: asyncio.Event
                                                        started=started.set), name=f"imap-{account.name}")
                           for (account, password), started in zip(imap_accounts, up[1:], strict=True)]
             if await _all_up_before_stop(up, stop) and on_ready:
-                on_ready(Ready(settings.smtp.host, port))
+                on_ready(Ready(settings.smtp.host, listeners.smtp_port, listeners.lmtp_address))
             await stop.wait()
             log.info("stopping: no new SMTP connections; draining")
-            server.close()
+            listeners.close()
             imap_stop.set()  # IMAP pollers finish the batch in hand (commit, then move) and return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(handler.idle.wait(), DRAIN_SECONDS)
@@ -113,9 +105,8 @@ async def _serve(app: App, database: Database, clock: Clock, stop: asyncio.Event
                 await asyncio.wait(imap_tasks)
             intake_closed.set()  # the work drains what was received, then returns
     finally:
-        server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 1.0)
+        listeners.close()
+        await listeners.wait_closed()
     log.info("stopped")
 
 

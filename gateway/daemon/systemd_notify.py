@@ -13,7 +13,10 @@ def notify(state: str) -> bool:
         return False
     if address.startswith("@"):
         address = "\0" + address[1:]  # abstract namespace socket
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.connect(address)
-        sock.sendall(state.encode())
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(state.encode())
+    except OSError:  # the manager went away: a STOPPING=1 that cannot be sent must not stop the stop
+        return False
     return True

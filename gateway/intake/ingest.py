@@ -44,6 +44,9 @@ class Arrival:
     state: str = codes.RECEIVED
     reason: str | None = None
     detail: str | None = None
+    # The dedupe key when it is not the sha256 of `raw`: SMTP and LMTP hash the bytes as they
+    # arrived, before our Received: line (gateway.intake.received), so a retry matches.
+    digest: str | None = None
 
 
 def accept_raw(
@@ -79,7 +82,7 @@ def accept_many(sessions: sessionmaker[Session], arrivals: list[Arrival], now: d
 
 def new_rows(arrivals: list[Arrival], now: datetime) -> list[NewInbound]:
     """The rows to insert for `arrivals` (hashing done once, outside any retry)."""
-    return [NewInbound(hashlib.sha256(a.raw).hexdigest(), a.raw, a.source, a.source_ref, a.envelope.mail_from,
+    return [NewInbound(a.digest or hashlib.sha256(a.raw).hexdigest(), a.raw, a.source, a.source_ref, a.envelope.mail_from,
                        a.envelope.rcpt_tos, now, a.state, a.reason, a.detail) for a in arrivals]
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
+from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session as SmtpSession
 
 from gateway import codes
@@ -22,6 +24,7 @@ from gateway.core.model import Envelope
 from gateway.database import Database
 from gateway.intake.group_commit import GroupCommit
 from gateway.intake.ingest import Arrival
+from gateway.intake.received import ReverseNames, Trace, new_id, protocol_name, stamp
 from gateway.intake.smtp_data import LeanDataSMTP
 
 log = logging.getLogger(__name__)
@@ -42,8 +45,10 @@ class IntakeHandler:
     """aiosmtpd handler: RCPT check and durable commit of DATA."""
 
     def __init__(self, database: Database, support_addresses: frozenset[str], clock: Clock,
-                 on_accepted: Callable[[], None]) -> None:
+                 on_accepted: Callable[[], None], hostname: str = "localhost") -> None:
         self.database = database
+        self.hostname = hostname  # ours, in each mail's Received: line
+        self.reverse_names = ReverseNames()
         self.commits = GroupCommit(database, clock)
         self.support_addresses = support_addresses
         self.clock = clock
@@ -58,18 +63,25 @@ class IntakeHandler:
             log.info("smtp: refused RCPT %s from %s", address, session.peer)
             return REPLY_NOT_OURS.format(address=address)
         envelope.rcpt_tos.append(address)
+        self.reverse_names.start(session, _ip(session))
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: SmtpEnvelope) -> str:
         if not envelope.rcpt_tos:
             return REPLY_NO_RECIPIENTS
-        raw = envelope.original_content or b""
+        raw = envelope.original_content
+        raw = raw if isinstance(raw, bytearray) else bytearray(raw or b"")
         smtp_envelope = Envelope(envelope.mail_from or "", tuple(envelope.rcpt_tos))
         self.in_flight += 1
         self.idle.clear()
         try:
-            accepted = await self.commits.accept(
-                Arrival(raw, smtp_envelope, codes.SOURCE_SMTP, _peer(session)))
+            lmtp = isinstance(server, LMTP)
+            trace = Trace(session.host_name, _ip(session), await self.reverse_names.name(session), self.hostname,
+                          protocol_name(lmtp=lmtp, extended=session.extended_smtp, tls=session.ssl is not None),
+                          smtp_envelope.rcpt_tos, self.clock.now(), new_id())
+            digest = stamp(raw, trace)
+            accepted = await self.commits.accept(Arrival(
+                raw, smtp_envelope, codes.SOURCE_LMTP if lmtp else codes.SOURCE_SMTP, _peer(session), digest=digest))
         except Exception:  # noqa: BLE001 - any store trouble: make the sending MTA retry
             log.exception("smtp: could not commit mail from %s; answered 451", envelope.mail_from)
             return REPLY_TRY_LATER
@@ -78,6 +90,7 @@ class IntakeHandler:
             if self.in_flight == 0:
                 self.idle.set()
         self.on_accepted()
+        log.debug("smtp: %s stored as inbound %s", trace.id, accepted.inbound_id)
         return REPLY_OK.format(id=accepted.inbound_id)
 
 
@@ -88,8 +101,18 @@ def _peer(session: SmtpSession) -> str | None:
     return None
 
 
-def make_smtp_factory(handler: IntakeHandler, *, hostname: str | None, max_message_size: int) -> Callable[[], SMTP]:
-    """The protocol factory for loop.create_server (not aiosmtpd's threaded Controller)."""
+def _ip(session: SmtpSession) -> str | None:
+    peer: Any = session.peer
+    return str(peer[0]) if isinstance(peer, tuple) and peer else None  # a UNIX socket has no address
+
+
+def make_smtp_factory(handler: IntakeHandler, *, hostname: str | None, max_message_size: int,
+                      tls_context: ssl.SSLContext | None = None, require_tls: bool = False) -> Callable[[], SMTP]:
+    """The protocol factory for loop.create_server (not aiosmtpd's threaded Controller).
+
+    With a TLS context the listener offers STARTTLS (RFC 3207); `require_tls` answers 530 to
+    MAIL before it.
+    """
 
     def factory() -> SMTP:
         return LeanDataSMTP(
@@ -99,6 +122,8 @@ def make_smtp_factory(handler: IntakeHandler, *, hostname: str | None, max_messa
             enable_SMTPUTF8=True,
             decode_data=False,
             ident="support-gateway ESMTP",
+            tls_context=tls_context,
+            require_starttls=require_tls,
             loop=asyncio.get_running_loop(),  # the daemon's own loop, never a second one
         )
 

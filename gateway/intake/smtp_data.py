@@ -74,14 +74,20 @@ class LeanDataSMTP(SMTP):
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         message, problem = await self._read_message()
         if problem is not None:
-            await self.push(problem)
+            reply = self._data_reply(problem)
             self._set_post_data_state()
+            await self.push(reply)
             return
         self.envelope.content = message
         self.envelope.original_content = message  # type: ignore[assignment]
         status = await self._call_handler_hook("DATA")
+        reply = self._data_reply("250 OK" if status is MISSING else status)
         self._set_post_data_state()
-        await self.push("250 OK" if status is MISSING else status)
+        await self.push(reply)
+
+    def _data_reply(self, status: str) -> str:
+        """What is answered at the end of DATA: one reply in SMTP (LMTP answers per recipient)."""
+        return status
 
     async def _read_message(self) -> tuple[bytearray, str | None]:
         """Read up to the lone dot: (the unstuffed message, None) or (nothing kept, the error reply).

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 from gateway.app import build_app
 from gateway.ops import customers, mail_cli, records_cli, views
@@ -40,7 +41,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         def ready(info: Ready) -> None:
             target = settings.relay.host if settings.relay else settings.outbox_folder
-            print(f"support-gateway: SMTP on {info.smtp_host}:{info.smtp_port}; outgoing mail to {target}",
+            lmtp = f"; LMTP on {info.lmtp}" if info.lmtp else ""
+            print(f"support-gateway: SMTP on {info.smtp_host}:{info.smtp_port}; outgoing mail to {target}{lmtp}",
                   flush=True)
             notify("READY=1")
 
@@ -55,16 +57,26 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from gateway.intake.imap import imap_credentials
+    from gateway.intake.tls import server_tls_context
+    from gateway.ops.config_check import public_listener_warnings, template_problems
+    from gateway.token_secret import load_token_secret
+    from gateway.work.authentication import authenticator_for
+
     settings = settings_of(args)
     app = build_app(settings, create_secret=False)
     if settings.relay is not None:
         settings.relay.password()  # a missing secret is a config error too
-    from gateway.intake.imap import imap_credentials
-
     imap_credentials(settings)  # so is a missing [[imap]] password (issue 3)
-    from gateway.work.authentication import authenticator_for
-
     authenticator_for(settings)  # and an unreadable [authentication] dns_zone_file (issue 10)
+    load_token_secret(settings, create=False)  # and a reply-token secret that cannot be read
+    server_tls_context(settings.smtp)  # and a certificate STARTTLS cannot use
+    problems = template_problems(settings.gateway.templates_dir)
+    if problems:
+        raise SettingsError(*problems)
+    warnings = public_listener_warnings(settings)
+    if warnings:
+        print(SettingsError(*warnings).located(config_path(args)), file=sys.stderr)
     print(f"{config_path(args)}: OK — {len(settings.customers)} customer(s), "
           f"plans: {', '.join(sorted(app.plans.plans))}; database {views.safe_url(settings.database_url)}")
     section = settings.authentication
@@ -81,6 +93,11 @@ def cmd_db(args: argparse.Namespace) -> int:
         if args.db_command == "upgrade":
             upgrade(engine, args.revision)
         elif args.db_command == "downgrade":
+            if not args.yes:
+                raise CommandLineError(
+                    f"db downgrade {args.revision}: drops the tables and columns of every migration after "
+                    f"{args.revision} (the schema is at {current_revision(engine) or 'base'}), and the mail and "
+                    "incidents they hold; back the database up, then run it again with --yes")
             downgrade(engine, args.revision)
         print(f"schema at {current_revision(engine) or 'base'} (head {head_revision(engine)})")
     finally:
@@ -100,8 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="db_command", required=True, metavar="COMMAND", help="which migration step")
     db.add_parser("upgrade", help="migrate the schema up").add_argument(
         "revision", nargs="?", default="head", help="the revision to reach (default: head)")
-    db.add_parser("downgrade", help="migrate the schema down").add_argument(
-        "revision", nargs="?", default="base", help="the revision to reach (default: base, an empty database)")
+    down = db.add_parser("downgrade", help="migrate the schema down (deletes data: needs a revision and --yes)")
+    down.add_argument("revision", help="the revision to reach, e.g. 0005 (`base`: no tables at all)")
+    down.add_argument("--yes", action="store_true", help="yes, drop what the later migrations added")
     db.add_parser("current", help="print the schema's revision and the newest one")
     for sub in db.choices.values():
         sub.set_defaults(func=cmd_db)
@@ -112,6 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in subcommand_parsers(parser):
         add_global_options(sub, on_subcommand=True)
     return parser
+
+
+def print_settings_error(error: SettingsError, path: Path) -> None:
+    """Each problem as `file:line: key: message` (the settings file's line of the key), then one summary line."""
+    located_error = error.located(path)
+    for problem in located_error.problems:
+        print(problem, file=sys.stderr)
+    count = len(located_error.problems)
+    print(f"support-gateway: configuration error ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
 
 
 def configure_logging(level: int) -> None:
@@ -129,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"support-gateway: {exc}", file=sys.stderr)
         return 2
     except SettingsError as exc:
-        print(f"support-gateway: configuration error: {exc}", file=sys.stderr)
+        print_settings_error(exc, config_path(args))
         return 2
     except views.StoreNotReady as exc:
         print(f"support-gateway: {exc}", file=sys.stderr)

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, time
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from gateway.core.plan import (
     Target,
 )
 
-BUILTIN_DIR = Path(__file__).resolve().parent
+BUILTIN_DIR = Path(str(files("gateway.plans")))  # package data of the wheel, an unzipped folder
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _REPORT_POLICIES = ("per-agreement", "periodic-report", "none")
 # Years of public holidays given to calendars (the SLA clock refuses dates outside them).

@@ -57,7 +57,8 @@ def _check_contact_limit(session: Session, customer: Customer, index: int) -> No
     if authorized > MAX_CONTACTS:
         raise SettingsError(
             f"customers[{index}].contacts: {customer.key} would have {authorized} authorized contacts with "
-            f"those added by `support-gateway customers`; at most {MAX_CONTACTS} (support-programs.md §7)")
+            f"those added by `support-gateway customers`; a customer may name at most {MAX_CONTACTS} "
+            "(the support programs' limit of authorized contacts)")
 
 
 def _ref(row: Customer) -> CustomerRef:
@@ -141,7 +142,7 @@ def add_contact(session: Session, customer_key: str, address: str, name: str, no
     if authorized_count(session, customer.id) >= MAX_CONTACTS:
         raise DirectoryError(
             f"{customer_key} already has {MAX_CONTACTS} authorized contacts, the most a customer may name "
-            "(support-programs.md §7); remove one first")
+            "under the support programs; remove one first")
     if contact is None:
         contact = Contact(customer_id=customer.id, address=address, name=name, authorized=True,
                           source=FROM_CLI, created_at=now)

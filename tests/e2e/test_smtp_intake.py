@@ -79,7 +79,7 @@ def test_mail_over_the_size_limit_without_size_declared_is_refused_with_552_afte
     assert len(relay_sink.wait_for(1)) == 1
 
 
-def test_the_stored_mail_is_byte_for_byte_what_was_sent_with_dot_stuffing_undone(
+def test_the_stored_mail_is_our_received_line_then_byte_for_byte_what_was_sent_with_dot_stuffing_undone(
         daemon: RunningDaemon, daemon_settings: Settings, relay_sink: RelaySink) -> None:
     raw = customer_mail(body=".hidden line\n.\n..two dots\nlast\n").replace(b"\n", b"\r\n")
     with _client(daemon) as client:
@@ -91,7 +91,11 @@ def test_the_stored_mail_is_byte_for_byte_what_was_sent_with_dot_stuffing_undone
             stored = connection.execute(text("SELECT raw FROM inbound_raw")).scalar_one()
     finally:
         engine.dispose()
-    assert bytes(stored) == raw
+    stored = bytes(stored)
+    trace, sent = stored[:len(stored) - len(raw)], stored[len(stored) - len(raw):]
+    assert sent == raw  # issue 12: one Received: line (RFC 5321 §4.4) in front, nothing else changed
+    assert trace.startswith(b"Received: from ") and trace.endswith(b"\r\n")
+    assert all(line.startswith(b"\t") for line in trace.split(b"\r\n")[1:-1])  # folded, one header
 
 
 def test_a_line_over_the_smtp_limit_is_refused_with_500_and_the_session_goes_on(
