@@ -66,6 +66,19 @@ def suppressed_among(session: Session, addresses: Iterable[str]) -> set[str]:
         BouncedAddress.address.in_(wanted), BouncedAddress.suppressed_at.is_not(None))))
 
 
+def resume_mail(session: Session, address: str) -> BouncedAddress | None:
+    """Forget an address's bounces, so automatic mail to it starts again (its mailbox was repaired).
+
+    The row goes, not just `suppressed_at`: counting starts again from zero, as it would for a new
+    address; the bounces themselves stay recorded on the letters and in the incidents' threads.
+    """
+    row = (session.get(BouncedAddress, address, with_for_update=True)
+           or session.get(BouncedAddress, address.lower(), with_for_update=True))
+    if row is not None:
+        session.delete(row)
+    return row
+
+
 def mark_letter_bounced(session: Session, message_id: str, detail: str) -> None:
     """The outbox row of the letter a bounce returned: state `bounced`, the bounce's words in last_error."""
     from sqlalchemy import or_, update

@@ -26,7 +26,7 @@ from gateway.clock import SystemClock
 from gateway.work.directory import DirectoryError, add_contact, add_customer, remove_contact
 from gateway.plans import load_plans
 from gateway.settings import CustomerSection, Settings, load_settings
-from store.bounces import BouncedAddress
+from store.bounces import BouncedAddress, resume_mail
 from store.customers import Contact, Customer
 
 
@@ -56,6 +56,8 @@ def register(commands: Any, config_path: Any) -> None:
     remove_c = sub.add_parser("remove-contact", help="withdraw an address's authority to open incidents")
     remove_c.add_argument("key", help="the customer key")
     remove_c.add_argument("address", help="the contact's e-mail address")
+    resume = sub.add_parser("resume-mail", help="automatic mail to an address whose mail bounced starts again")
+    resume.add_argument("address", help="the address, as `customers show` lists it under bounced")
     seed = sub.add_parser("seed", help="add customers and contacts from a .toml ([[customers]]) or .csv file")
     seed.add_argument("file", help="a .toml file with [[customers]] tables, or a .csv, one row per contact")
     for command in sub.choices.values():
@@ -139,6 +141,13 @@ def _change(session: Session, settings: Settings, args: argparse.Namespace, now:
     if command == "remove-contact":
         remove_contact(session, args.key, args.address)
         return f"{args.address.lower()} may no longer open incidents for {args.key}"
+    if command == "resume-mail":
+        row = resume_mail(session, args.address)
+        if row is None:
+            raise DirectoryError(f"{args.address.lower()} has no recorded bounces")
+        was = "had stopped" if row.suppressed_at else "had not stopped"
+        return (f"{row.address}: {row.hard_bounces} hard and {row.soft_bounces} soft bounce(s) forgotten; "
+                f"automatic mail to it ({was}) goes out again")
     return _seed(session, settings, Path(args.file), now)
 
 

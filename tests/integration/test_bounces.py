@@ -12,7 +12,8 @@ from sqlalchemy import select
 from gateway import codes
 from gateway.app import build_app
 from gateway.clock import FixedClock
-from gateway.ops.customers import _read as customers_read
+from gateway.ops.customers import _change as customers_change, _read as customers_read
+from gateway.work.directory import DirectoryError
 from store.bounces import BouncedAddress
 from store.incidents import Incident, IncidentEvent, IncidentMessage
 from tests.support.mails import customer_mail
@@ -101,6 +102,28 @@ def test_the_third_hard_bounce_stops_automatic_mail_to_the_address_and_customers
         customers_read(session, argparse.Namespace(customers_command="show", key="demo", json=True))
     shown = json.loads(capsys.readouterr().out)
     assert shown["bounced"][0]["address"] == ALICE and shown["bounced"][0]["suppressed_at"]
+
+
+def test_resume_mail_lets_automatic_mail_reach_a_repaired_address_again(pipeline: Pipeline) -> None:
+    for number in (1, 2, 3):
+        pipeline.accept(customer_mail(subject=f"Problem {number}"))
+        pipeline.run_until_idle()
+        pipeline.accept(dsn(ack_id(pipeline, number)), mail_from="")
+        pipeline.run_until_idle()
+
+    with pipeline.sessions.begin() as session:
+        said = customers_change(session, pipeline.app.settings,
+                                argparse.Namespace(customers_command="resume-mail", address=ALICE.upper()),
+                                pipeline.clock.now())
+    pipeline.accept(customer_mail(subject="Problem 4"))
+    pipeline.run_until_idle()
+
+    assert "3 hard" in said and "goes out again" in said
+    assert {r.kind: r.state for r in pipeline.outbox() if r.incident_id == 4} == {
+        codes.KIND_ACK: codes.OUT_SENT, codes.KIND_NOTIFY: codes.OUT_SENT}
+    with pipeline.sessions.begin() as session, pytest.raises(DirectoryError, match="no recorded bounces"):
+        customers_change(session, pipeline.app.settings,
+                         argparse.Namespace(customers_command="resume-mail", address=ALICE), pipeline.clock.now())
 
 
 def test_an_engineers_answer_still_reaches_an_address_whose_automatic_mail_stopped(pipeline: Pipeline) -> None:
