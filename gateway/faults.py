@@ -19,8 +19,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 
 CRASH_ENV = "SUPPORT_GATEWAY_CRASH_AT"
+# The same seam for a process that hangs instead of dying (issue 12: the watchdog must notice).
+# Points: "work-after-mail" — the work process has processed a mail and never goes round again.
+STALL_ENV = "SUPPORT_GATEWAY_STALL_AT"
+STALL_SECONDS = 3600.0
 
 log = logging.getLogger(__name__)
 
@@ -33,3 +38,11 @@ def crash_point(name: str) -> None:
     for handler in logging.getLogger().handlers:
         handler.flush()
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def stall_point(name: str) -> None:
+    """Hang this thread (sleep STALL_SECONDS) if SUPPORT_GATEWAY_STALL_AT names this point."""
+    if os.environ.get(STALL_ENV) != name:
+        return
+    log.critical("stall point %r reached: hanging (%s is set)", name, STALL_ENV)
+    time.sleep(STALL_SECONDS)

@@ -24,6 +24,7 @@ from gateway.settings_auth import AuthenticationSection
 from gateway.settings_limits import LimitsSection
 from gateway.settings_mail import MailSection
 from gateway.settings_lmtp import LmtpSection
+from gateway.settings_ops import LoggingSection, MetricsSection, OperatorsSection
 from gateway.settings_people import AgreedReportSection, CustomerSection, EngineersSection
 from gateway.settings_problems import Problem, SettingsError
 from gateway.settings_sections import (
@@ -45,6 +46,7 @@ __all__ = [
     "SmtpSection",
     "TokensSection", "load_settings", "settings_from_dict",
     "AuthenticationSection", "LmtpSection", "Problem",
+    "LoggingSection", "MetricsSection", "OperatorsSection",
 ]
 
 
@@ -65,6 +67,9 @@ class Settings(Section):
     # Escalation rung → internal recipients (issue 5), e.g. `support-manager = ["mgr@vendor.test"]`.
     # A rung without recipients goes to the engineers' queue address.
     escalation: dict[str, list[Address]] = {}
+    metrics: MetricsSection | None = None  # /metrics and /healthz over HTTP (issue 12)
+    operators: OperatorsSection | None = None  # the operators' daily digest (issue 12)
+    logging: LoggingSection = LoggingSection()  # key=value or JSON log lines (issue 12)
 
     @field_validator("escalation")
     @classmethod

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.app import App
 from gateway.clock import Clock
+from gateway.daemon.heartbeat import Heartbeat
 from gateway.daemon.parts import DRAIN_SECONDS
 from gateway.database import Database
 from gateway.outbound.configure import retry_policy
@@ -51,6 +52,7 @@ class InlineWork:
         self.app, self.database, self.clock, self.transport = app, database, clock, transport
         self.policy = retry_policy(app.settings)
         self.wake_processor, self.wake_sender, self.wake_scheduler = Wakeup(), Wakeup(), Wakeup()
+        self.heartbeat = Heartbeat()  # beats each round of the processor's loop (gateway.daemon.heartbeat)
 
     def wake(self) -> None:
         self.wake_processor()
@@ -96,7 +98,7 @@ class InlineWork:
         begun = [asyncio.Event() for _ in range(3)]
         async with asyncio.TaskGroup() as group:
             group.create_task(_loop("processor", self.process_step, self.wake_processor, processing_stop,
-                                    begun=begun[0]), name="processor")
+                                    begun=begun[0], beat=self.heartbeat.beat), name="processor")
             group.create_task(_loop("scheduler", self.schedule_step, self.wake_scheduler, processing_stop,
                                     idle_timeout=self.scheduler_idle, begun=begun[1]), name="scheduler")
             group.create_task(_loop("sender", self.send_step, self.wake_sender, sending_stop,
@@ -116,11 +118,12 @@ class InlineWork:
 
 async def _loop(name: str, step: Callable[[], Awaitable[int]], wakeup: Wakeup, stop: asyncio.Event, *,
                 idle_timeout: Callable[[], Awaitable[float]] | None = None,
-                begun: asyncio.Event | None = None) -> None:
+                begun: asyncio.Event | None = None, beat: Callable[[], None] = lambda: None) -> None:
     """Run `step` until it finds nothing, then sleep until woken; survive any error."""
     if begun is not None:
         begun.set()
     while not stop.is_set():
+        beat()
         try:
             done = await step()
         except Exception:  # noqa: BLE001 - a failing store must not kill the daemon

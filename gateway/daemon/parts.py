@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.daemon.heartbeat import Heartbeat
+
 DRAIN_SECONDS = 10.0  # at stop: how long each stage may take to finish what it holds
 
 
@@ -27,10 +29,16 @@ class Ready:
     smtp_host: str
     smtp_port: int
     lmtp: str | None = None  # "127.0.0.1:24" or the socket path, when [lmtp] is set
+    metrics: str | None = None  # "127.0.0.1:9101" as bound, when [metrics] is set (issue 12)
 
 
 class Work(Protocol):
-    """What processes and sends: started with the listener, woken per mail, drained at stop."""
+    """What processes and sends: started with the listener, woken per mail, drained at stop.
+
+    `heartbeat` beats each time the processing loop (which runs the SLA scheduler) goes round:
+    the watchdog and /healthz read it (gateway.daemon.heartbeat)."""
+
+    heartbeat: Heartbeat
 
     def wake(self) -> None:
         """New mail is committed: look soon. Called on the SMTP path, so it never blocks."""

@@ -27,6 +27,7 @@ from gateway.daemon.inline import InlineWork
 from gateway.daemon.listeners import open_listeners
 from gateway.daemon.parts import DRAIN_SECONDS, Ready, StartupError, Work
 from gateway.daemon.supervisor import WorkProcess
+from gateway.daemon.watching import Watching
 from gateway.database import Database
 from gateway.intake.imap import imap_credentials, serve_imap
 from gateway.intake.smtp import IntakeHandler
@@ -85,7 +86,9 @@ async def _serve(app: App, database: Database, clock: Clock, stop: asyncio.Event
                             hostname=settings.smtp.hostname)
     listeners = await open_listeners(settings, handler)  # SMTP, and LMTP with [lmtp] (issue 12)
     intake_closed = asyncio.Event()
+    watching = Watching(settings, database, clock, work.heartbeat, listeners.smtp.is_serving)
     try:
+        metrics_address = await watching.start()  # /metrics, /healthz with [metrics] (issue 12)
         async with asyncio.TaskGroup() as group:
             up = [asyncio.Event() for _ in range(1 + len(imap_accounts))]  # the work, then each poller
             group.create_task(work.run(intake_closed, up[0].set), name="work")
@@ -94,7 +97,8 @@ async def _serve(app: App, database: Database, clock: Clock, stop: asyncio.Event
                                                        started=started.set), name=f"imap-{account.name}")
                           for (account, password), started in zip(imap_accounts, up[1:], strict=True)]
             if await _all_up_before_stop(up, stop) and on_ready:
-                on_ready(Ready(settings.smtp.host, listeners.smtp_port, listeners.lmtp_address))
+                on_ready(Ready(settings.smtp.host, listeners.smtp_port, listeners.lmtp_address, metrics_address))
+            watching.feed_watchdog(group, stop)  # systemd WatchdogSec= (issue 12)
             await stop.wait()
             log.info("stopping: no new SMTP connections; draining")
             listeners.close()
@@ -105,6 +109,7 @@ async def _serve(app: App, database: Database, clock: Clock, stop: asyncio.Event
                 await asyncio.wait(imap_tasks)
             intake_closed.set()  # the work drains what was received, then returns
     finally:
+        watching.close()
         listeners.close()
         await listeners.wait_closed()
     log.info("stopped")

@@ -30,6 +30,7 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as ProcessEvent
 
 from gateway.daemon.doorbell import Doorbell
+from gateway.daemon.heartbeat import Heartbeat
 from gateway.daemon.parts import StartupError
 from gateway.daemon.worker import StartReport, worker_main
 from gateway.settings import Settings
@@ -64,6 +65,8 @@ class WorkProcess:
         self.settings_data = settings.model_dump(mode="json")
         self.context = multiprocessing.get_context("spawn")
         self.doorbell = Doorbell()
+        self.heartbeat = Heartbeat(self.context.RawValue("d", 0.0))  # shared with each work process it starts
+        self.log_format = settings.logging.format
 
     def wake(self) -> None:
         self.doorbell.ring()
@@ -110,7 +113,7 @@ class WorkProcess:
         stop_flag = self.context.Event()
         process = self.context.Process(target=worker_main, name="support-gateway-work", args=(
             self.settings_data, self.doorbell.receiver, report_end, stop_flag, os.getpid(),
-            logging.getLogger().getEffectiveLevel()))
+            logging.getLogger().getEffectiveLevel(), self.heartbeat.shared, self.log_format))
         try:
             process.start()
         except OSError as exc:

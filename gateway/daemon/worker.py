@@ -34,7 +34,9 @@ from gateway.work.authentication import authenticator_for
 from gateway.work.directory import SenderCache
 from gateway.daemon.doorbell import Listener
 from gateway.clock import Clock, SystemClock
-from gateway.faults import crash_point
+from gateway.logformat import configure_logging
+from gateway.daemon.heartbeat import Heartbeat
+from gateway.faults import crash_point, stall_point
 from gateway.work.processor import process_pending
 from gateway.work.scheduler import next_wakeup, tick
 from gateway.outbound.configure import make_transport, retry_policy
@@ -116,24 +118,28 @@ class WorkLoop:
         return max(0.01, min((due - self.clock.now()).total_seconds(), IDLE_SECONDS))
 
     def run(self, wake: Wake, stop: Stop, parent_pid: int | None = None,
-            on_running: Callable[[], None] = lambda: None) -> None:
-        """Loop until `stop`; `on_running` is called once both loops are under way."""
+            on_running: Callable[[], None] = lambda: None, beat: Callable[[], None] = lambda: None) -> None:
+        """Loop until `stop`; `on_running` is called once both loops are under way, `beat` each round."""
         sender = threading.Thread(target=self._send_loop, name="sender")
         sender.start()
         try:
             on_running()
-            self._process_loop(wake, stop, parent_pid)
+            self._process_loop(wake, stop, parent_pid, beat)
         finally:
             self._processing_done.set()
             self._send_wake.set()
             sender.join()
 
-    def _process_loop(self, wake: Wake, stop: Stop, parent_pid: int | None) -> None:
+    def _process_loop(self, wake: Wake, stop: Stop, parent_pid: int | None,
+                      beat: Callable[[], None] = lambda: None) -> None:
         while not stop.is_set():
+            beat()  # the watchdog and /healthz: this loop goes round (gateway.daemon.heartbeat)
             if parent_pid is not None and os.getppid() != parent_pid:
                 log.error("the daemon is gone; the work process stops")
                 return
             processed = _guarded("processing", self.process_step)
+            if processed > 0:
+                stall_point("work-after-mail")
             scheduled = _guarded("scheduling", self.schedule_step)
             if processed == 0 and scheduled == 0:
                 wake.wait(_guarded("scheduling", self.schedule_idle_seconds, IDLE_SECONDS))
@@ -170,11 +176,11 @@ class StartReport:
 
 
 def worker_main(settings_data: dict[str, Any], doorbell: Connection, reports: Connection, stop: Stop,
-                parent_pid: int, log_level: int) -> None:
+                parent_pid: int, log_level: int, heartbeat: Any = None, log_format: str = "text") -> None:
     """Entry point of the work process (multiprocessing, spawn): start, report, loop until stopped."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s")
+    configure_logging(level=log_level, style=log_format, process="worker")
     engines: list[Engine] = []
     try:
         try:
@@ -188,7 +194,7 @@ def worker_main(settings_data: dict[str, Any], doorbell: Connection, reports: Co
             crash_point("work-start")
             _report(reports, StartReport())
 
-        loop.run(Listener(doorbell), stop, parent_pid, on_running=running)
+        loop.run(Listener(doorbell), stop, parent_pid, on_running=running, beat=Heartbeat(heartbeat).beat)
     finally:
         for engine in engines:
             engine.dispose()

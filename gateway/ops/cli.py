@@ -32,6 +32,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gateway.daemon.systemd_notify import notify
 
     settings = settings_of(args)
+    configure_logging(logging.getLogger().getEffectiveLevel(), settings.logging.format)  # [logging] format
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -141,8 +142,11 @@ def print_settings_error(error: SettingsError, path: Path) -> None:
     print(f"support-gateway: configuration error ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
 
 
-def configure_logging(level: int) -> None:
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(level: int, style: str | None = None) -> None:
+    """Log lines as gateway.logformat writes them: key=value, JSON or text; no timestamp under journald."""
+    from gateway.logformat import configure_logging as configure
+
+    configure(level, style)
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, level))
 

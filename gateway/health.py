@@ -1,0 +1,82 @@
+"""What the daemon is doing, from the store: one snapshot for `/metrics`, `/healthz`, `status` and the digest.
+
+Everything here is read from the database, not from counters in a process: the figures
+survive a restart, agree between the daemon and `support-gateway status` run beside it,
+and the work process (which does the processing) needs no channel to report them. What
+only a running process knows (how long ago its work loop last went round) is added by
+gateway.daemon.metrics_http.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway import codes
+from gateway.settings import Settings
+from store.checkpoints import ImapMailboxHealth
+from store.inbound import InboundMessage
+from store.incidents import Incident, IncidentEvent
+from store.outbox_repair import backlog
+
+# An IMAP mailbox is stale when it has had no successful poll for three poll intervals and a minute;
+# its poller is stuck when it has not even tried (no poll, no error) for as long.
+STALE_POLLS, STALE_GRACE_SECONDS = 3, 60
+
+
+def intake(session: Session, now: datetime) -> dict[str, Any]:
+    """Received mail by (source, state, reason), and the backlog not yet processed with its oldest age."""
+    rows = session.execute(select(InboundMessage.source, InboundMessage.state, InboundMessage.reason, func.count())
+                           .group_by(InboundMessage.source, InboundMessage.state, InboundMessage.reason)).all()
+    waiting = InboundMessage.state == codes.RECEIVED
+    oldest = session.scalar(select(func.min(InboundMessage.received_at)).where(waiting))
+    quarantined: dict[str, int] = {}
+    for _source, state, reason, count in rows:
+        if state == codes.QUARANTINED:
+            quarantined[reason or "-"] = quarantined.get(reason or "-", 0) + int(count)
+    return {
+        "by_outcome": [{"source": s, "state": st, "reason": r or "", "count": int(c)} for s, st, r, c in rows],
+        "unprocessed": sum(int(c) for _s, st, _r, c in rows if st == codes.RECEIVED),
+        "oldest_unprocessed_seconds": max((now - oldest).total_seconds(), 0.0) if oldest else 0.0,
+        "quarantined": sum(quarantined.values()), "quarantined_by_reason": quarantined,
+    }
+
+
+def imap_mailboxes(session: Session, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+    """Each configured [[imap]] mailbox: last good poll, failures in a row, stale (no good poll) and stuck (no try)."""
+    rows = {(r.account, r.mailbox): r for r in session.scalars(select(ImapMailboxHealth))}
+    result = []
+    for account in settings.imap:
+        row = rows.get((account.name, account.mailbox))
+        limit = STALE_POLLS * account.poll_interval + STALE_GRACE_SECONDS
+        success = row.last_success_at if row else None
+        tried = max((t for t in (row.last_poll_at, row.last_error_at) if t), default=None) if row else None
+        result.append({
+            "account": account.name, "mailbox": account.mailbox,
+            "last_success_at": success.isoformat() if success else None,
+            "last_success_age_seconds": (now - success).total_seconds() if success else None,
+            "last_error": row.last_error if row else None,
+            "consecutive_failures": row.consecutive_failures if row else 0,
+            "imported": row.imported if row else 0, "quarantined": row.quarantined if row else 0,
+            "stale": success is None or (now - success).total_seconds() > limit,
+            "stuck": tried is not None and (now - tried).total_seconds() > limit,
+        })
+    return result
+
+
+def incidents(session: Session) -> dict[str, Any]:
+    """Incidents by status, and missed first responses (the scheduler's `response` events with breached)."""
+    by_status = dict(session.execute(select(Incident.status, func.count()).group_by(Incident.status)).all())
+    breaches = 0
+    for data in session.scalars(select(IncidentEvent.data).where(IncidentEvent.type == "response")):
+        breaches += bool(data and data.get("breached"))
+    return {"by_status": {str(k): int(v) for k, v in by_status.items()}, "sla_breaches": breaches}
+
+
+def snapshot(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Everything `status --json` prints and `/metrics` exports, read in one session."""
+    return {"at": now.isoformat(), "intake": intake(session, now), "imap": imap_mailboxes(session, settings, now),
+            "outbox": backlog(session, now), "incidents": incidents(session)}

@@ -1,0 +1,194 @@
+"""Watching it (issue 12): /metrics and /healthz over HTTP from the real daemon, and systemd's watchdog.
+
+The daemon runs with its real work process; the stuck work process is the fault seam's stall
+point (gateway.faults: SUPPORT_GATEWAY_STALL_AT=work-after-mail), which hangs the work loop
+after it processed one mail, as a deadlocked step would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.faults import CRASH_ENV, STALL_ENV
+from gateway.settings import Settings
+from tests.conftest import settings_dict
+from tests.support.daemon import RunningDaemon
+from tests.support.dovecot import settings_toml
+from tests.support.mails import customer_mail
+from tests.support.relay_sink import RelaySink
+
+ROOT = Path(__file__).resolve().parents[2]
+SUPPORT = "support@support.example.test"
+
+
+def fetch(address: str, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://{address}{path}", timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def send(port: int, mail: bytes, sender: str = "alice@example.test") -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.sendmail(sender, [SUPPORT], mail)
+
+
+@pytest.fixture
+def watched(make_settings, relay_sink: RelaySink) -> Iterator[Callable[..., RunningDaemon]]:  # type: ignore[no-untyped-def]
+    started: list[RunningDaemon] = []
+
+    def start(**metrics: object) -> RunningDaemon:
+        settings: Settings = make_settings(relay={"host": "127.0.0.1", "port": relay_sink.port, "timeout": 5},
+                                           metrics={"listen": "127.0.0.1:0", **metrics})
+        daemon = RunningDaemon(settings).start(timeout=60)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.stop(timeout=90)  # a stuck work process is killed after the supervisor's 30 s
+
+
+def metric(text: str, name: str) -> float:
+    [line] = [line for line in text.splitlines() if line.startswith(name + " ") or line == name]
+    return float(line.rsplit(" ", 1)[1])
+
+
+def test_metrics_count_a_mail_by_outcome_and_the_acknowledgement_it_caused(
+        watched: Callable[..., RunningDaemon], relay_sink: RelaySink) -> None:
+    daemon = watched()
+    assert daemon.ready is not None and daemon.ready.metrics is not None
+    send(daemon.port, customer_mail(subject="Disk full on db01"))
+    sent = len(relay_sink.wait_for(1, timeout=30))  # the acknowledgement
+    wait_until(lambda: f'support_gateway_outbox_messages{{state="sent"}} {sent:.1f}'
+               in fetch(daemon.ready.metrics, "/metrics")[1], 20, "the sent outbox rows in /metrics")
+    status, text = fetch(daemon.ready.metrics, "/metrics")
+    assert status == 200
+    assert ('support_gateway_inbound_messages{reason="incident-opened",source="smtp",state="processed"} 1.0'
+            in text)
+    assert 'support_gateway_incidents{status="open"} 1.0' in text
+    assert metric(text, "support_gateway_outbox_dead_messages") == 0.0
+    assert metric(text, "support_gateway_work_backlog_messages") == 0.0
+    assert metric(text, "support_gateway_work_loop_age_seconds") < 5
+    assert metric(text, "support_gateway_up") == 1.0
+    assert "# TYPE support_gateway_sla_response_breaches_total counter" in text
+
+
+def test_healthz_says_ok_while_every_part_runs(watched: Callable[..., RunningDaemon]) -> None:
+    daemon = watched()
+    assert daemon.ready is not None and daemon.ready.metrics is not None
+    status, body = fetch(daemon.ready.metrics, "/healthz")
+    assert status == 200, body
+    health = json.loads(body)
+    assert health["ok"] is True and health["store"] == "ok" and health["intake"] == "ok"
+    assert fetch(daemon.ready.metrics, "/nothing-here")[0] == 404
+
+
+def test_healthz_says_503_and_why_once_the_work_process_is_stuck(
+        watched: Callable[..., RunningDaemon], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(STALL_ENV, "work-after-mail")  # inherited by the work process the daemon spawns
+    daemon = watched(stuck_seconds=2)
+    assert daemon.ready is not None and daemon.ready.metrics is not None
+    wait_until(lambda: fetch(daemon.ready.metrics, "/healthz")[0] == 200, 10, "/healthz to say 200 first")
+    send(daemon.port, customer_mail())
+    wait_until(lambda: fetch(daemon.ready.metrics, "/healthz")[0] == 503, 30, "/healthz to say 503")
+    health = json.loads(fetch(daemon.ready.metrics, "/healthz")[1])
+    assert health["ok"] is False
+    assert any(problem.startswith("work: the work loop") for problem in health["problems"])
+    assert metric(fetch(daemon.ready.metrics, "/metrics")[1], "support_gateway_up") == 0.0
+    monkeypatch.delenv(STALL_ENV)
+
+
+def test_a_metrics_port_already_taken_fails_the_start_naming_the_setting(make_settings) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        daemon = RunningDaemon(make_settings(metrics={"listen": f"127.0.0.1:{port}"}))
+        with pytest.raises(RuntimeError, match=r"cannot listen for metrics .*\(metrics\.listen\)"):
+            daemon.start(timeout=60)
+
+
+# -- systemd's watchdog: WATCHDOG=1 only while the work loop goes round ----------------------------
+
+
+def _datagrams(listener: socket.socket, seconds: float) -> list[str]:
+    received, deadline = [], time.monotonic() + seconds
+    while True:  # until a read times out: at the deadline, what is queued is still read
+        listener.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            received.append(listener.recv(4096).decode())
+        except TimeoutError:
+            break
+    return received
+
+
+def _wait_for(listener: socket.socket, wanted: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        listener.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            if listener.recv(4096).decode() == wanted:
+                return
+        except TimeoutError:
+            break
+    raise AssertionError(f"no {wanted} in {seconds} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_watchdog_is_fed_while_the_work_loop_runs_and_starves_when_it_is_stuck(
+        tmp_path: Path, db_url: str, relay_sink: RelaySink) -> None:
+    port = _free_port()
+    config = tmp_path / "gateway.toml"
+    config.write_text(settings_toml(settings_dict(
+        tmp_path, db_url, smtp={"host": "127.0.0.1", "port": port},
+        relay={"host": "127.0.0.1", "port": relay_sink.port, "timeout": 5})), encoding="utf-8")
+    environment = {key: value for key, value in os.environ.items() if key not in (CRASH_ENV, STALL_ENV)}
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(tmp_path / "notify.sock"))
+        env = {**environment, "NOTIFY_SOCKET": str(tmp_path / "notify.sock"), "WATCHDOG_USEC": "1500000",
+               STALL_ENV: "work-after-mail"}
+        with (tmp_path / "stderr.log").open("wb") as stderr, subprocess.Popen(
+                [sys.executable, "-m", "gateway", "--config", str(config), "run"],
+                stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT, env=env) as daemon:
+            try:
+                _wait_for(listener, "READY=1", 60)
+                fed = _datagrams(listener, 3)
+                assert fed.count("WATCHDOG=1") >= 3  # every 0.5 s while the work loop goes round
+                send(port, customer_mail())
+                time.sleep(3)  # the work loop is stuck from the moment it processed the mail
+                _datagrams(listener, 0.01)  # what was sent before it got stuck
+                starved = _datagrams(listener, 3)
+                assert "WATCHDOG=1" not in starved, starved
+            finally:
+                daemon.terminate()
+                daemon.wait(60)
+    log = (tmp_path / "stderr.log").read_text(encoding="utf-8")
+    assert "no watchdog ping" in log
