@@ -99,3 +99,8 @@ SOURCE_SMTP = "smtp"
 SOURCE_LMTP = "lmtp"  # from the MTA in front (issue 12)
 SOURCE_IMAP = "imap"
 SOURCE_CLI = "cli"
+
+# An operator's decision on held mail (issue 12: `support-gateway inbound drop ID`): the row and
+# its bytes stay, nothing is sent, the mail is never processed again; `inbound list` shows it.
+DROPPED = "dropped"
+OPERATOR_DROPPED = "operator-dropped"

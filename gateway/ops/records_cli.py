@@ -33,10 +33,15 @@ def cmd_inbound(args: argparse.Namespace) -> int:
             for row in views.list_inbound(sessions, state=args.state, limit=args.limit):
                 emit(row, args.json, views.format_inbound_line(row))
             return 0
-        if args.inbound_command == "retry":
-            ok = views.retry_inbound(sessions, args.id)
-            print(f"inbound {args.id}: {'queued for processing again' if ok else 'not found or not retryable'}")
-            return 0 if ok else 1
+        if args.inbound_command in ("retry", "drop"):
+            from gateway.clock import SystemClock
+            from gateway.ops import repair
+
+            verdict = (repair.retry_inbound(sessions, args.id) if args.inbound_command == "retry"
+                       else repair.drop_inbound(sessions, args.id, SystemClock().now()))
+            emit({"id": args.id, "done": verdict.done, "message": verdict.message}, args.json,
+                 f"inbound {args.id}: {verdict.message}")
+            return 0 if verdict.done else 1
         raw = getattr(args, "raw", False)
         detail = views.show_inbound(sessions, args.id, raw=raw)
         if detail is None:
@@ -50,17 +55,21 @@ def cmd_inbound(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Per IMAP mailbox: the last successful poll, the last error and counts (issue 3)."""
+    """Intake, IMAP, work, outbox, dead notices, quarantine (issue 12); --json prints one object."""
     from gateway.clock import SystemClock
+    from gateway.health import snapshot
+    from gateway.ops.status import format_status, needs_attention
 
     settings = settings_of(args)
+    now = SystemClock().now()
     with views.open_sessions(settings) as sessions:
-        rows = views.imap_status(sessions, settings, SystemClock().now())
-    if not rows and not args.json:
-        print("no [[imap]] mailboxes configured")
-    for row in rows:
-        emit(row, args.json, views.format_imap_status(row))
-    return 1 if any(row["stale"] for row in rows) else 0
+        with sessions() as session:
+            taken = snapshot(session, settings, now)
+        mailboxes = views.imap_status(sessions, settings, now)
+    attention = needs_attention(taken)
+    emit({**taken, "imap_mailboxes": mailboxes, "needs_attention": attention}, args.json,
+         format_status(taken, [views.format_imap_status(row) for row in mailboxes]))
+    return 1 if attention else 0
 
 
 def register(commands: Any) -> None:
@@ -79,7 +88,7 @@ def register(commands: Any) -> None:
     inbound = commands.add_parser("inbound", help="received mail: held, ignored, quarantined").add_subparsers(
         dest="inbound_command", required=True, metavar="COMMAND", help="what to do with received mail")
     inbound_list = inbound.add_parser("list", help="received mail, newest first, with its reason codes")
-    inbound_list.add_argument("--state", choices=["received", "processed", "quarantined", "ignored"],
+    inbound_list.add_argument("--state", choices=["received", "processed", "quarantined", "ignored", "dropped"],
                               help="only mail in this state")
     inbound_list.add_argument("--limit", type=int, default=50, help="at most this many (default: 50)")
     inbound_show = inbound.add_parser("show", help="one received mail: envelope, state, reason")
@@ -87,10 +96,12 @@ def register(commands: Any) -> None:
     inbound_show.add_argument("--raw", action="store_true", help="print the raw mail as received")
     inbound_retry = inbound.add_parser("retry", help="process a quarantined mail again (e.g. after adding a contact)")
     inbound_retry.add_argument("id", type=int, help="the inbound id (from `inbound list`)")
-    for sub in (inbound_list, inbound_show, inbound_retry):
+    inbound_drop = inbound.add_parser("drop", help="give up on a quarantined mail (kept, never processed)")
+    inbound_drop.add_argument("id", type=int, help="the inbound id (from `inbound list`)")
+    for sub in (inbound_list, inbound_show, inbound_retry, inbound_drop):
         sub.add_argument("--json", action="store_true", help=JSON_HELP)
         sub.set_defaults(func=cmd_inbound)
 
-    status = commands.add_parser("status", help="IMAP mailboxes: last successful poll, last error, counts")
-    status.add_argument("--json", action="store_true", help="one JSON object per line per mailbox")
+    status = commands.add_parser("status", help="intake, IMAP, work, outbox, dead mail and quarantine at a glance")
+    status.add_argument("--json", action="store_true", help="one JSON object")
     status.set_defaults(func=cmd_status)
