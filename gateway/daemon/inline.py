@@ -21,6 +21,7 @@ from gateway.database import Database
 from gateway.outbound.configure import retry_policy
 from gateway.outbound.sender import claim, next_due, record
 from gateway.outbound.transports import Transport
+from gateway.work.digest import queue_digest
 from gateway.work.processor import process_pending
 from gateway.work.scheduler import next_wakeup, tick
 
@@ -67,6 +68,7 @@ class InlineWork:
 
     async def schedule_step(self) -> int:
         done = await self.database.run(tick, self.app, self.database.sessions, self.clock)
+        done += await self.database.run(queue_digest, self.app, self.database.sessions, self.clock)
         if done:
             self.wake_sender()
         return done

@@ -37,6 +37,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.logformat import configure_logging
 from gateway.daemon.heartbeat import Heartbeat
 from gateway.faults import crash_point, stall_point
+from gateway.work.digest import queue_digest
 from gateway.work.processor import process_pending
 from gateway.work.scheduler import next_wakeup, tick
 from gateway.outbound.configure import make_transport, retry_policy
@@ -97,6 +98,7 @@ class WorkLoop:
     def schedule_step(self) -> int:
         """One SLA scheduler tick (gateway.work.scheduler): due notices become outbox rows."""
         done = tick(self.app, self.writers, self.clock, readers=self.readers)
+        done += queue_digest(self.app, self.writers, self.clock)  # the operators' daily digest (issue 12)
         if done:
             self._send_wake.set()
         return done
