@@ -60,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     from gateway.intake.imap import imap_credentials
     from gateway.intake.tls import server_tls_context
-    from gateway.ops.config_check import public_listener_warnings, template_problems
+    from gateway.ops.config_check import metrics_warnings, public_listener_warnings, template_problems
     from gateway.token_secret import load_token_secret
     from gateway.work.authentication import authenticator_for
 
@@ -75,7 +75,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     problems = template_problems(settings.gateway.templates_dir)
     if problems:
         raise SettingsError(*problems)
-    warnings = public_listener_warnings(settings)
+    warnings = public_listener_warnings(settings) + metrics_warnings(settings)  # issue 12
     if warnings:
         print(SettingsError(*warnings).located(config_path(args)), file=sys.stderr)
     print(f"{config_path(args)}: OK — {len(settings.customers)} customer(s), "

@@ -156,3 +156,12 @@ def public_listener_warnings(settings: Settings) -> list[Problem]:
                                                  "travels in plain text (STARTTLS, RFC 3207)", warning=True))
     return warnings
 
+
+
+def metrics_warnings(settings: Settings) -> list[Problem]:
+    """`[metrics]` on an address other machines reach: /metrics names customers' mailboxes and has no login."""
+    if settings.metrics is None or not settings.metrics.public:
+        return []
+    return [Problem("metrics.listen", f"{settings.metrics.listen} is not loopback: anyone who reaches it reads "
+                                      "the figures and mailbox names (no login); listen on 127.0.0.1 and let "
+                                      "Prometheus scrape through a tunnel or a proxy", warning=True)]
