@@ -19,8 +19,8 @@ _HOST_PORT = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]/]+)):(
 
 
 class MetricsSection(Section):
-    # "127.0.0.1:9101"; port 0 takes a free one (tests).
-    listen: str = "127.0.0.1:9101"
+    # "127.0.0.1:9109"; port 0 takes a free one (tests).
+    listen: str = "127.0.0.1:9109"
     # /healthz says 503 once the work process (processor and SLA scheduler) has not gone round its
     # loop for this long: it loops at least once a second when idle, so minutes mean stuck.
     stuck_seconds: float = Field(default=120.0, gt=0)
@@ -30,7 +30,7 @@ class MetricsSection(Section):
     def _listen(cls, value: str) -> str:
         match = _HOST_PORT.match(value)
         if match is None or int(match["port"]) > 65535:
-            raise ValueError(f"use HOST:PORT ('127.0.0.1:9101', '[::1]:9101'), not {value!r}")
+            raise ValueError(f"use HOST:PORT ('127.0.0.1:9109', '[::1]:9109'), not {value!r}")
         return value
 
     @property

@@ -29,7 +29,7 @@ class Ready:
     smtp_host: str
     smtp_port: int
     lmtp: str | None = None  # "127.0.0.1:24" or the socket path, when [lmtp] is set
-    metrics: str | None = None  # "127.0.0.1:9101" as bound, when [metrics] is set (issue 12)
+    metrics: str | None = None  # "127.0.0.1:9109" as bound, when [metrics] is set (issue 12)
 
 
 class Work(Protocol):

@@ -12,7 +12,7 @@ from tests.conftest import settings_dict
 
 
 def test_metrics_on_a_public_address_gets_a_warning_and_on_loopback_none(tmp_path: Path) -> None:
-    public = settings_from_dict(settings_dict(tmp_path, "sqlite://", metrics={"listen": "0.0.0.0:9101"}))
+    public = settings_from_dict(settings_dict(tmp_path, "sqlite://", metrics={"listen": "0.0.0.0:9109"}))
     [warning] = metrics_warnings(public)
     assert warning.key == "metrics.listen" and "not loopback" in warning.message
     assert metrics_warnings(settings_from_dict(settings_dict(tmp_path, "sqlite://", metrics={}))) == []
