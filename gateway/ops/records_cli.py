@@ -60,6 +60,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("no [[imap]] mailboxes configured")
     for row in rows:
         emit(row, args.json, views.format_imap_status(row))
+    if not args.json:
+        from gateway.ops.nodes_view import mailbox_holder_lines  # issue 15: who polls which mailbox
+
+        with views.open_sessions(settings) as sessions:
+            for line in mailbox_holder_lines(sessions, SystemClock().now()):
+                print(line)
     return 1 if any(row["stale"] for row in rows) else 0
 
 

@@ -161,3 +161,15 @@ def _wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-unty
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.2)
+
+
+def test_status_names_the_node_holding_each_mailbox_and_says_when_its_lease_ran_out(
+        sessions: sessionmaker[Session], clock: FixedClock) -> None:
+    from gateway.ops.nodes_view import mailbox_holder_lines
+
+    with sessions.begin() as session:
+        take_or_renew(session, "imap:support", "gw-2", clock.now(), 30)
+    [line] = mailbox_holder_lines(sessions, clock.now())
+    assert "imap:support: held by node gw-2" in line and "until" in line
+    [line] = mailbox_holder_lines(sessions, clock.now() + timedelta(seconds=31))
+    assert "ran out" in line
