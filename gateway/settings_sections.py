@@ -61,6 +61,10 @@ class GatewaySection(Section):
     # Answer mail from an unknown address of a known customer's domain with a polite note saying
     # who may open incidents (the mail is held for an operator either way; issue 4).
     held_reply: bool = True
+    # This node's name among several on one PostgreSQL (issue 15): recorded on IMAP leases and in
+    # logs, so an operator sees which node polled a mailbox. Default: the host's name.
+    node: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64,
+                      pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
     @field_validator("support_addresses")
     @classmethod
@@ -83,6 +87,9 @@ class DatabaseSection(Section):
     url: str | None = None
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     auto_upgrade: bool = True  # bring the schema to head at start-up
+    # Several nodes use this PostgreSQL database (issue 15): every node must then read the same
+    # reply-token secret from [tokens] (a node-local generated one would break other nodes' tokens).
+    shared: bool = False
 
 
 def machine_hostname() -> str:

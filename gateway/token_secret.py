@@ -31,6 +31,10 @@ def load_token_secret(settings: Settings, *, create: bool = True) -> bytes:
         return value.encode("utf-8")
     if section.secret_file:
         return _read(section.secret_file, "tokens.secret_file")
+    if settings.database.shared:
+        raise SettingsError("tokens: [database] shared = true needs the same reply-token secret on every node: "
+                            "set secret_env, secret_file or secret_credential (a secret generated on one node "
+                            "would make the other nodes refuse its tokens)")
     path = settings.gateway.data_dir / SECRET_FILE
     if path.exists():
         return _read(path, "tokens")

@@ -15,6 +15,7 @@ from store.incidents import (
     MessageAttachment,
     incident_ref,
 )
+from store.leases import Lease  # one node at a time (issue 15)
 from store.outbox import OutboxMessage
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "IncidentMessage",
+    "Lease",
     "MessageAttachment",
     "OutboxMessage",
     "incident_ref",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, literal_column, select, update
+from sqlalchemy import Table, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -71,16 +71,16 @@ def insert_returning_id_unless_duplicate(session: Session, table: Table, values:
 
 
 def reserve_values(session: Session, name: str, count: int) -> int:
-    """Advance a counter by `count` and return its new value (the last number reserved)."""
-    connection = session.connection()
-    statement = (
-        update(Counter).where(Counter.name == name).values(value=Counter.value + count).returning(Counter.value)
-    )
-    value = connection.execute(statement).scalar_one_or_none()
-    if value is None:
-        connection.execute(Counter.__table__.insert().values(name=name, value=count))
-        return count
-    return value
+    """Advance a counter by `count` and return its new value (the last number reserved).
+
+    One upsert, so two nodes reserving the first number at once never collide on the
+    counter's key (issue 15): the row lock serialises them and the numbers stay gap-free.
+    """
+    table = Counter.__table__
+    statement = (_dialect(session).insert(table).values(name=name, value=count)
+                 .on_conflict_do_update(index_elements=[table.c.name], set_={"value": table.c.value + count})
+                 .returning(table.c.value))
+    return int(session.connection().execute(statement).scalar_one())
 
 
 def fetch_raw(session: Session, ids: list[int]) -> dict[int, bytes | bytearray]:

@@ -34,6 +34,7 @@ from gateway.intake.smtp import IntakeHandler
 from gateway.outbound.configure import make_transport
 from gateway.outbound.transports import Transport
 from gateway.settings import Settings
+from gateway.single_node import NodeLock, check_node_settings
 from gateway.work.directory import sync_customers
 from store.db import make_engine
 from store.migrate import current_revision, head_revision, upgrade
@@ -57,7 +58,19 @@ async def serve(settings: Settings, *, stop: asyncio.Event, on_ready: Callable[[
                 clock: Clock | None = None, transport: Transport | None = None) -> None:
     """Run the gateway until `stop` is set; return after draining in-flight work."""
     clock = clock or SystemClock()
+    check_node_settings(settings)
+    node_lock = NodeLock(settings)  # SQLite: this daemon's alone (issue 15)
+    node_lock.acquire()
+    try:
+        await _serve_locked(settings, stop, on_ready, clock, transport)
+    finally:
+        node_lock.release()
+
+
+async def _serve_locked(settings: Settings, stop: asyncio.Event, on_ready: Callable[[Ready], None] | None,
+                        clock: Clock, transport: Transport | None) -> None:
     app = build_app(settings)
+    log.info("node %s starting", settings.gateway.node)
     if settings.relay is not None:
         settings.relay.password()  # a missing secret fails the start, not the first send
     url, synchronous = settings.database_url, settings.database.sqlite_synchronous
@@ -94,7 +107,8 @@ async def _serve(app: App, database: Database, clock: Clock, stop: asyncio.Event
             group.create_task(work.run(intake_closed, up[0].set), name="work")
             imap_tasks = [group.create_task(serve_imap(account, password, database, clock, wake=work.wake,
                                                        max_size=settings.smtp.max_message_size, stop=imap_stop,
-                                                       started=started.set), name=f"imap-{account.name}")
+                                                       started=started.set, node=settings.gateway.node),
+                                                       name=f"imap-{account.name}")
                           for (account, password), started in zip(imap_accounts, up[1:], strict=True)]
             if await _all_up_before_stop(up, stop) and on_ready:
                 on_ready(Ready(settings.smtp.host, listeners.smtp_port, listeners.lmtp_address, metrics_address))

@@ -30,6 +30,7 @@ from tenacity import RetryCallState, Retrying, retry_if_not_exception_type, wait
 from gateway.clock import Clock
 from gateway.database import Database
 from gateway.intake.imap_conn import ImapAuthError, ImapConnection
+from gateway.intake.imap_lease import LeaseLost, MailboxLease
 from gateway.intake.imap_ledger import record_failure
 from gateway.intake.imap_poll import PollContext, PollStats, SubmitDb, poll_mailbox, run_here
 from gateway.settings import ImapSection, Settings, SettingsError
@@ -56,10 +57,18 @@ class ImapPoller:
 
     def __init__(self, account: ImapSection, password: str, sessions: sessionmaker[Session], clock: Clock, *,
                  max_size: int, submit_db: SubmitDb = run_here, on_batch: Callable[[], None] = lambda: None,
-                 stop: threading.Event | None = None, backoff: Backoff = Backoff()) -> None:
+                 stop: threading.Event | None = None, backoff: Backoff = Backoff(), node: str | None = None) -> None:
         self.account, self._password, self.backoff = account, password, backoff
         self.stop = stop or threading.Event()
-        self.ctx = PollContext(account, sessions, submit_db, clock, max_size, on_batch, self.stop)
+
+        def after_batch() -> None:  # committed: renew the lease before the batch is moved
+            if self.lease is not None:
+                self.lease.renew()
+            on_batch()
+
+        self.ctx = PollContext(account, sessions, submit_db, clock, max_size, after_batch, self.stop)
+        # With a node name, only the holder of the account's lease polls (issue 15, gateway.intake.imap_lease).
+        self.lease: MailboxLease | None = MailboxLease(self.ctx, node) if node is not None else None
         self._conn: ImapConnection | None = None
         self._network_wait = wait_exponential_jitter(initial=backoff.first, max=backoff.max, jitter=backoff.first)
 
@@ -88,12 +97,16 @@ class ImapPoller:
                  self.account.host, self.account.effective_port, self.account.user, self.account.mode)
         quick_failures = 0
         while not self.stop.is_set():
+            if self.lease is not None and not self.lease.wait_until_held(self.stop):
+                break
             started = time.monotonic()
             try:
                 self._retrying()(self._start)
                 self._session()
             except _Stopped:
                 break
+            except LeaseLost:
+                continue  # another node polls now; stand by (the connection is closed below)
             except Exception as exc:  # noqa: BLE001 - the connection broke after a good start
                 self._note_failure(exc, None)
                 # One drop: reconnect at once. A session that breaks soon after every good start
@@ -103,18 +116,24 @@ class ImapPoller:
                     self.stop.wait(min(self.backoff.first * 2 ** (quick_failures - 2), self.backoff.max))
             finally:
                 self.close()
+        if self.lease is not None:
+            self.lease.release()  # a clean stop: a standby node takes over at once
         log.info("imap[%s]: stopped", self.account.name)
 
     def _retrying(self) -> Retrying:
-        return Retrying(retry=retry_if_not_exception_type(_Stopped), wait=self._wait, sleep=self._sleep,
+        return Retrying(retry=retry_if_not_exception_type((_Stopped, LeaseLost)), wait=self._wait, sleep=self._sleep,
                         before_sleep=self._before_sleep, reraise=True)
 
     def _start(self) -> None:
+        if self.lease is not None:
+            self.lease.renew()  # a back-off may have outlasted the lease
         self._conn = self._connect()
         self._drain()
 
     def _session(self) -> None:
         while not self.stop.is_set():
+            if self.lease is not None:
+                self.lease.renew()
             self._wait_for_mail()
             if self.stop.is_set():
                 return
@@ -130,11 +149,13 @@ class ImapPoller:
     def _wait_for_mail(self) -> None:
         conn = self._conn
         assert conn is not None
+        interval = self.account.poll_interval if self.lease is None else min(self.account.poll_interval,
+                                                                             self.lease.renew_every)
         if self.account.idle and conn.has("IDLE"):
             # Also bounded by poll_interval: a cheap safety net for a notification the server missed.
-            conn.idle(self.stop, min(self.account.poll_interval, IDLE_RENEW_SECONDS))
+            conn.idle(self.stop, min(interval, IDLE_RENEW_SECONDS))
         else:
-            self.stop.wait(self.account.poll_interval)
+            self.stop.wait(interval)
 
     def _connect(self) -> ImapConnection:
         conn = ImapConnection(self.account, self._password)
@@ -188,7 +209,7 @@ def imap_credentials(settings: Settings) -> list[tuple[ImapSection, str]]:
 
 async def serve_imap(account: ImapSection, password: str, database: Database, clock: Clock, *, max_size: int,
                      wake: Callable[[], None], stop: asyncio.Event,
-                     started: Callable[[], None] = lambda: None) -> None:
+                     started: Callable[[], None] = lambda: None, node: str | None = None) -> None:
     """Run one poller on its own thread until `stop` is set; the batch in hand is finished first.
 
     `started()` is called once the thread runs, before it connects: a server that is
@@ -200,7 +221,7 @@ async def serve_imap(account: ImapSection, password: str, database: Database, cl
         return asyncio.run_coroutine_threadsafe(database.run(work, *args), loop)
 
     poller = ImapPoller(account, password, database.sessions, clock, max_size=max_size, submit_db=submit_db,
-                        on_batch=lambda: loop.call_soon_threadsafe(wake))
+                        on_batch=lambda: loop.call_soon_threadsafe(wake), node=node)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"imap-{account.name}")
     work = loop.run_in_executor(executor, poller.run)  # the executor has started its thread on return
     started()

@@ -61,6 +61,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from gateway.intake.imap import imap_credentials
     from gateway.intake.tls import server_tls_context
     from gateway.ops.config_check import metrics_warnings, public_listener_warnings, template_problems
+    from gateway.single_node import check_node_settings
     from gateway.token_secret import load_token_secret
     from gateway.work.authentication import authenticator_for
 
@@ -69,6 +70,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if settings.relay is not None:
         settings.relay.password()  # a missing secret is a config error too
     imap_credentials(settings)  # so is a missing [[imap]] password (issue 3)
+    check_node_settings(settings)  # and shared = true on SQLite (issue 15)
     authenticator_for(settings)  # and an unreadable [authentication] dns_zone_file (issue 10)
     load_token_secret(settings, create=False)  # and a reply-token secret that cannot be read
     server_tls_context(settings.smtp)  # and a certificate STARTTLS cannot use

@@ -58,6 +58,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Intake, IMAP, work, outbox, dead notices, quarantine (issue 12); --json prints one object."""
     from gateway.clock import SystemClock
     from gateway.health import snapshot
+    from gateway.ops.nodes_view import holder_line, mailbox_holders
     from gateway.ops.status import format_status, needs_attention
 
     settings = settings_of(args)
@@ -66,9 +67,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         with sessions() as session:
             taken = snapshot(session, settings, now)
         mailboxes = views.imap_status(sessions, settings, now)
+        holders = mailbox_holders(sessions, now)  # issue 15: which node polls which mailbox
     attention = needs_attention(taken)
-    emit({**taken, "imap_mailboxes": mailboxes, "needs_attention": attention}, args.json,
-         format_status(taken, [views.format_imap_status(row) for row in mailboxes]))
+    emit({**taken, "imap_mailboxes": mailboxes, "leases": holders, "needs_attention": attention}, args.json,
+         format_status(taken, [views.format_imap_status(row) for row in mailboxes]
+                       + [holder_line(row) for row in holders]))
     return 1 if attention else 0
 
 

@@ -6,7 +6,7 @@ import time
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from gateway.core.model import CONTACT, ENGINEER, STRANGER, UNKNOWN_AT_CUSTOMER, CustomerRef, Sender
@@ -16,6 +16,7 @@ from store.customers import Contact, Customer
 MAX_CONTACTS = 8  # support-programs.md §7 (002 §3): up to 8 authorized contacts per customer
 FROM_SETTINGS = "settings"
 FROM_CLI = "cli"
+SYNC_LOCK_KEY = 0x5347_0001  # pg_advisory_xact_lock key of sync_customers ("SG", 1)
 
 
 class DirectoryError(Exception):
@@ -29,6 +30,7 @@ def sync_customers(session: Session, customers: list[CustomerSection], now: date
     so incidents they opened still name them. A contact added or removed with
     the CLI belongs to the CLI from then on and the file no longer changes it.
     """
+    _one_sync_at_a_time(session)
     for index, section in enumerate(customers):
         customer = session.scalar(select(Customer).where(Customer.key == section.key))
         if customer is None:
@@ -49,6 +51,15 @@ def sync_customers(session: Session, customers: list[CustomerSection], now: date
         session.flush()
         _check_contact_limit(session, customer, index)
     session.flush()
+
+
+def _one_sync_at_a_time(session: Session) -> None:
+    """Nodes starting together on one PostgreSQL take turns (issue 15), instead of both inserting
+    the same customer key and one failing with UniqueViolation: a transaction-level advisory lock,
+    released at commit. SQLite has a single node (gateway.single_node) and one writer anyway.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK_KEY})
 
 
 def _check_contact_limit(session: Session, customer: Customer, index: int) -> None:
