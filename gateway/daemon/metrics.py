@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from gateway.intake.smtp_data import REPLIES_BY_CODE
+
 PREFIX = "support_gateway_"
 
 
@@ -66,6 +68,11 @@ def _families(reading: Reading) -> Iterator[Metric]:
     yield _gauge("store_up", "1 when the database answered this scrape", 0.0 if reading.store_error else 1.0)
     yield _gauge("work_loop_age_seconds", "seconds since the work loop (processor, SLA scheduler) last went round",
                  reading.work_loop_age if reading.work_loop_age is not None else float("nan"))
+    replies = CounterMetricFamily(PREFIX + "smtp_replies", "SMTP and LMTP replies this daemon sent, by reply code",
+                                  labels=["code"])
+    for code, count in sorted(REPLIES_BY_CODE.items()):
+        replies.add_metric([code], count)
+    yield replies
     snapshot = reading.snapshot
     if snapshot is None:
         return

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import Counter
 
 from aiosmtpd.smtp import MISSING, SMTP
 
@@ -34,6 +35,11 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_PATH = re.compile(rf"[ \t]*<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>[ \t]*([^(\s][^(]*)?")
 
 
+# Final reply lines this process sent, by reply code (issue 12: `smtp_replies_total{code}` on /metrics).
+# SMTP and LMTP sessions all run on the daemon's one loop, so a plain Counter needs no lock.
+REPLIES_BY_CODE: Counter[str] = Counter()
+
+
 class LeanDataSMTP(SMTP):
     """aiosmtpd's SMTP server protocol; DATA is read differently (see the module docstring).
 
@@ -46,6 +52,13 @@ class LeanDataSMTP(SMTP):
     crashes (`MAIL FROM:<` raises IndexError in the stdlib): that is answered as
     the syntax error it is, not with aiosmtpd's "500 Error: (IndexError)".
     """
+
+    async def push(self, status: str | bytes) -> None:  # type: ignore[override]
+        """Count each reply by its code; continuation lines (`250-…`, RFC 5321 §4.2.1) are not replies."""
+        text = status.decode("ascii", "replace") if isinstance(status, bytes) else status
+        if len(text) >= 3 and text[3:4] != "-":
+            REPLIES_BY_CODE[text[:3]] += 1
+        await super().push(status)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         plain = _PLAIN_PATH.fullmatch(arg) if arg else None

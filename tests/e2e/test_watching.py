@@ -96,6 +96,28 @@ def test_metrics_count_a_mail_by_outcome_and_the_acknowledgement_it_caused(
     assert "# TYPE support_gateway_sla_response_breaches_total counter" in text
 
 
+def test_metrics_count_smtp_replies_by_code(watched: Callable[..., RunningDaemon]) -> None:
+    daemon = watched()
+    assert daemon.ready is not None and daemon.ready.metrics is not None
+
+    def replies(code: str) -> float:
+        text = fetch(daemon.ready.metrics, "/metrics")[1]  # type: ignore[union-attr]
+        lines = [line for line in text.splitlines() if line.startswith(f'support_gateway_smtp_replies_total{{code="{code}"}}')]
+        return float(lines[0].rsplit(" ", 1)[1]) if lines else 0.0
+
+    before = {code: replies(code) for code in ("250", "550", "354")}
+    send(daemon.port, customer_mail(subject="Disk full on db01"))
+    with smtplib.SMTP("127.0.0.1", daemon.port, timeout=10) as client:
+        client.ehlo("client.example.test")
+        client.mail("alice@example.test")
+        assert client.rcpt("someone@elsewhere.test")[0] == 550  # no relaying
+
+    assert replies("550") - before["550"] == 1
+    assert replies("354") - before["354"] == 1
+    # EHLO, MAIL, RCPT, DATA's 250 for the mail; EHLO and MAIL for the refused one; EHLO's 250- lines not counted
+    assert replies("250") - before["250"] == 6
+
+
 def test_healthz_says_ok_while_every_part_runs(watched: Callable[..., RunningDaemon]) -> None:
     daemon = watched()
     assert daemon.ready is not None and daemon.ready.metrics is not None
