@@ -135,7 +135,9 @@ class SmtpSection(Section):
 
 class OutboundSection(Section):
     folder: Path | None = None  # default: data_dir/outbox when no relay is configured
-    max_attempts: int = Field(default=12, ge=1)
+    # An MTA's rule (Postfix maximal_queue_lifetime): give up after this long in the queue, not after N tries.
+    queue_lifetime_days: float = Field(default=5.0, gt=0)
+    max_attempts: int | None = Field(default=None, ge=1)  # an optional cap on tried deliveries
     first_retry_seconds: float = Field(default=60.0, gt=0)
     max_retry_seconds: float = Field(default=3600.0, gt=0)
 

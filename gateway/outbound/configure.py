@@ -26,7 +26,8 @@ def make_transport(settings: Settings) -> Transport:
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
-    """`[outbound]`: how often and how long a message the relay refuses for now is tried again."""
+    """`[outbound]`: how often and how long (queue_lifetime_days) a message not yet delivered is tried again."""
     out = settings.outbound
     return RetryPolicy(max_attempts=out.max_attempts, first_retry=timedelta(seconds=out.first_retry_seconds),
-                       max_retry=timedelta(seconds=out.max_retry_seconds))
+                       max_retry=timedelta(seconds=out.max_retry_seconds),
+                       queue_lifetime=timedelta(days=out.queue_lifetime_days))

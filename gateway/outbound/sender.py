@@ -4,13 +4,19 @@ Claiming pushes `next_attempt_at` forward by a lease and commits before any
 network I/O, so two daemons never send the same row at once and a crash mid-send
 only delays the row until the lease runs out. Long retries live in the row
 (exponential backoff), so a restart loses nothing.
+
+Retries work as an MTA's do (issue 10 item 7): a message is given up when it has
+been queued for `queue_lifetime` (5 days, Postfix's `maximal_queue_lifetime`),
+not after a number of batches, and `attempts` counts only deliveries that were
+tried — a relay that cannot be reached, or a connection lost before the
+message's turn, charges nothing to it.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,13 +33,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 12
+    max_attempts: int | None = None  # an optional cap on tried deliveries; the queue lifetime is the rule
     first_retry: timedelta = timedelta(minutes=1)
     max_retry: timedelta = timedelta(hours=1)
     lease: timedelta = timedelta(minutes=5)
+    queue_lifetime: timedelta = timedelta(days=5)
 
     def delay(self, attempts: int) -> timedelta:
-        return min(self.first_retry * (2 ** max(attempts - 1, 0)), self.max_retry)
+        return min(self.first_retry * (2 ** min(max(attempts - 1, 0), 30)), self.max_retry)  # 2**30: no overflow
+
+    def untried_delay(self, queued_for: timedelta) -> timedelta:
+        """Back off by the time in the queue when nothing could be tried (the relay is away): half the
+        age, between first_retry and max_retry, as Postfix's queue manager does for deferred mail."""
+        return min(max(self.first_retry, queued_for / 2), self.max_retry)
+
+    def expired(self, created_at: datetime, now: datetime) -> bool:
+        return now - created_at >= self.queue_lifetime
 
 
 def send_due(
@@ -60,7 +75,8 @@ def next_due(sessions: sessionmaker[Session]) -> datetime | None:
 
 
 def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, limit: int) -> list[Parcel]:
-    """Take up to `limit` due rows: push each one's next attempt a lease ahead and count the attempt.
+    """Take up to `limit` due rows: push each one's next attempt a lease ahead (the attempt is counted
+    when its outcome is recorded, and only if it was tried).
 
     Plain Core statements (one SELECT, one executemany UPDATE): the transaction
     holds SQLite's write lock, which the SMTP intake may be waiting for.
@@ -69,7 +85,8 @@ def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, l
     with sessions.begin() as session:
         rows = session.execute(
             select(outbox.c.id, outbox.c.kind, outbox.c.mail_from, outbox.c.rcpt_tos, outbox.c.raw,
-                   outbox.c.attempts, outbox.c.message_id, incidents.c.number)
+                   outbox.c.attempts, outbox.c.message_id, outbox.c.needs_smtputf8, outbox.c.created_at,
+                   incidents.c.number)
             .outerjoin(incidents, incidents.c.id == outbox.c.incident_id)
             .where(outbox.c.state == codes.OUT_QUEUED, outbox.c.next_attempt_at <= now)
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
@@ -83,10 +100,16 @@ def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, l
         if rows:
             session.execute(
                 update(outbox).where(outbox.c.id == bindparam("row_id"))
-                .values(attempts=bindparam("new_attempts"), next_attempt_at=now + policy.lease),
-                [{"row_id": row.id, "new_attempts": row.attempts + 1} for row in rows])
+                .values(next_attempt_at=now + policy.lease),
+                [{"row_id": row.id} for row in rows])
     return [Parcel(row.id, f"{row.id:08d}-{row.kind}" + (f"-{incident_ref(row.number)}" if row.number else ""),
-                   row.mail_from, recipients[row.id], row.raw, row.attempts + 1, row.message_id) for row in rows]
+                   row.mail_from, recipients[row.id], row.raw, row.attempts + 1, row.message_id,
+                   bool(row.needs_smtputf8), _aware(row.created_at)) for row in rows]
+
+
+def _aware(value: datetime) -> datetime:
+    """Core SELECTs on SQLite give naive UTC datetimes; the clock's are aware."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _unsuppressed(session: Session, rows: list) -> tuple[dict[int, tuple[str, ...]], set[int]]:  # type: ignore[type-arg]
@@ -119,17 +142,33 @@ def record(
     """Store each outcome with one UPDATE statement for the batch (executemany by id)."""
     changes: list[dict[str, object]] = []
     for parcel, outcome in zip(parcels, outcomes, strict=True):
-        change: dict[str, object] = {"id": parcel.outbox_id, "last_error": outcome.detail or None}
+        attempts = parcel.attempts if outcome.tried else parcel.attempts - 1
+        change: dict[str, object] = {"id": parcel.outbox_id, "last_error": outcome.detail or None,
+                                     "attempts": attempts}
+        capped = policy.max_attempts is not None and outcome.tried and attempts >= policy.max_attempts
         if outcome.status == SENT:
             change.update(state=codes.OUT_SENT, sent_at=now)
             if outcome.relay_message_id:  # replies will quote the relay's Message-ID, not ours
                 change.update(relay_message_id=outcome.relay_message_id[:998])
-        elif outcome.status == DEAD or parcel.attempts >= policy.max_attempts:
+        elif outcome.status == DEAD or capped:
             change.update(state=codes.OUT_DEAD)
-            log.error("outbox %s dead after %s attempt(s): %s", parcel.outbox_id, parcel.attempts, outcome.detail)
+            log.error("outbox %s dead after %s attempt(s): %s", parcel.outbox_id, attempts, outcome.detail)
+        elif parcel.created_at is not None and policy.expired(parcel.created_at, now):
+            change.update(state=codes.OUT_DEAD, last_error=(
+                f"given up after {_days(policy.queue_lifetime)} in the queue ([outbound] queue_lifetime_days), "
+                f"{attempts} delivery attempt(s); last: {outcome.detail}")[:4000])
+            log.error("outbox %s dead: queued since %s, %s attempt(s): %s", parcel.outbox_id,
+                      parcel.created_at.isoformat(), attempts, outcome.detail)
         else:
-            change.update(next_attempt_at=now + policy.delay(parcel.attempts))
+            wait = policy.delay(attempts) if outcome.tried else \
+                policy.untried_delay(now - parcel.created_at if parcel.created_at else timedelta(0))
+            change.update(next_attempt_at=now + wait)
             log.warning("outbox %s: retry at %s: %s", parcel.outbox_id, change["next_attempt_at"], outcome.detail)
         changes.append(change)
     with sessions.begin() as session:
         session.execute(update(OutboxMessage), changes)
+
+
+def _days(span: timedelta) -> str:
+    days = span / timedelta(days=1)
+    return f"{days:g} day(s)" if days >= 1 else f"{span.total_seconds() / 3600:g} hour(s)"

@@ -12,6 +12,7 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,6 +30,8 @@ class Parcel:
     raw: bytes
     attempts: int = 1  # including this one
     message_id: str = ""  # ours, bare
+    smtputf8: bool = False  # RFC 6531: an envelope address is not ASCII, so only an SMTPUTF8 relay may take it
+    created_at: datetime | None = None  # when it was queued: the sender gives up after the queue lifetime
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,10 @@ class Outcome:
     status: str  # "sent" | "retry" | "dead"
     detail: str = ""
     relay_message_id: str | None = None  # the Message-ID the relay says it gave the mail, if it rewrote ours
+    # False when the message never reached a relay's MAIL FROM (relay unreachable, refused our login, the
+    # connection gone before its turn, a folder that cannot be written): the sender does not count such a
+    # try as a delivery attempt, as an MTA does not (issue 10 item 7).
+    tried: bool = True
 
 
 # Relays that rewrite Message-ID (Exchange Online, SES, …) name the new one in the final 250 reply,
@@ -95,14 +102,14 @@ class FolderTransport:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # e.g. a file where the folder should be: retried, with the reason
-            return [Outcome(RETRY, f"cannot write to {self.folder}: {exc}")] * len(parcels)
+            return [Outcome(RETRY, f"cannot write to {self.folder}: {exc}", tried=False)] * len(parcels)
         outcomes = []
         for parcel in parcels:
             try:
                 self._write(parcel)
                 outcomes.append(Outcome(SENT))
             except OSError as exc:
-                outcomes.append(Outcome(RETRY, f"cannot write to {self.folder}: {exc}"))
+                outcomes.append(Outcome(RETRY, f"cannot write to {self.folder}: {exc}", tried=False))
         try:
             self._sync_folder()
         except OSError as exc:  # the renames may not be durable: report every file for a retry
@@ -150,9 +157,11 @@ class SmtpRelayTransport:
             client = self._connect()
         except smtplib.SMTPAuthenticationError as exc:
             # A wrong password is the operator's to fix: retry later, do not bounce mail.
-            return [Outcome(RETRY, f"relay authentication failed: {exc.smtp_code} {_text(exc.smtp_error)}")] * len(parcels)
+            return [Outcome(RETRY, f"relay authentication failed: {exc.smtp_code} {_text(exc.smtp_error)}",
+                            tried=False)] * len(parcels)
         except (OSError, smtplib.SMTPException) as exc:
-            return [Outcome(RETRY, f"relay {self.config.host}:{self.config.port} unreachable: {exc}")] * len(parcels)
+            return [Outcome(RETRY, f"relay {self.config.host}:{self.config.port} unreachable: {exc}",
+                            tried=False)] * len(parcels)
         outcomes: list[Outcome] = []
         try:
             for parcel in parcels:
@@ -163,7 +172,7 @@ class SmtpRelayTransport:
         finally:
             _quit(client)
         missing = len(parcels) - len(outcomes)
-        return outcomes + [Outcome(RETRY, "connection lost before sending")] * missing
+        return outcomes + [Outcome(RETRY, "connection lost before sending", tried=False)] * missing
 
     @retry(
         retry=retry_if_exception_type((ConnectionError, socket.timeout, smtplib.SMTPConnectError)),
@@ -196,8 +205,14 @@ class SmtpRelayTransport:
         return client
 
     def _send_one(self, client: smtplib.SMTP, parcel: Parcel) -> Outcome:
+        options: list[str] = []
+        if parcel.smtputf8:
+            if not client.has_extn("smtputf8"):  # RFC 6531 §3.4: the mail cannot be downgraded, so it fails
+                return Outcome(DEAD, f"relay {self.config.host}:{self.config.port} does not offer SMTPUTF8, which "
+                                     "mail to a non-ASCII address needs (RFC 6531); use a relay that does")
+            options.append("SMTPUTF8")
         try:
-            refused = client.sendmail(parcel.mail_from, list(parcel.rcpt_tos), parcel.raw)
+            refused = client.sendmail(parcel.mail_from, list(parcel.rcpt_tos), parcel.raw, mail_options=options)
         except smtplib.SMTPRecipientsRefused as exc:
             return _by_code(min(code for code, _ in exc.recipients.values()),
                             "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in exc.recipients.items()))

@@ -112,3 +112,86 @@ def test_an_outgoing_folder_that_cannot_be_written_keeps_the_mail_queued_until_i
     assert send_due(sessions, FolderTransport(blocked), clock, RetryPolicy()) == 1
     [written] = blocked.glob("*.eml")
     assert written.name.endswith("-ack-INC-000001.eml") and not list(blocked.glob(".*.tmp"))
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_relay_that_cannot_be_reached_charges_no_attempts_and_the_waits_grow_with_the_time_queued(
+        app: App, sessions, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(app, sessions, clock, transport=_relay(_closed_port()))
+    pipeline.accept(customer_mail())
+    pipeline.run_until_idle()
+    waits = []
+    for _ in range(4):
+        [row] = pipeline.outbox()
+        clock.advance(row.next_attempt_at - clock.now())
+        send_due(sessions, pipeline.transport, clock, RetryPolicy())
+        [row] = pipeline.outbox()
+        waits.append(row.next_attempt_at - clock.now())
+
+    assert (row.state, row.attempts) == (codes.OUT_QUEUED, 0)  # nothing was ever tried
+    assert "unreachable" in (row.last_error or "")
+    assert waits == sorted(waits) and waits[-1] > waits[0]
+
+
+def test_a_notice_the_relay_keeps_deferring_is_given_up_after_five_days_in_the_queue_saying_so(
+        pipeline: Pipeline, relay_sink: RelaySink, clock: FixedClock, sessions) -> None:  # type: ignore[no-untyped-def]
+    relay_sink.fail_next("451 4.3.0 Try later", times=1000)
+    pipeline.accept(customer_mail())
+    from gateway.work.processor import process_pending
+
+    process_pending(pipeline.app, sessions, clock)
+    policy = RetryPolicy()
+    tried = 0
+    while pipeline.outbox()[0].state == codes.OUT_QUEUED and tried < 500:
+        send_due(sessions, pipeline.transport, clock, policy)
+        tried += 1
+        clock.advance(timedelta(hours=1))
+    [row] = pipeline.outbox()
+
+    assert row.state == codes.OUT_DEAD
+    assert "given up after 5 day(s) in the queue" in (row.last_error or "") and "451" in (row.last_error or "")
+    assert 110 <= row.attempts <= 125  # one try an hour (max_retry) for five days, each one counted
+    assert row.attempts == tried
+
+
+def _eai_app(make_settings) -> App:  # type: ignore[no-untyped-def]
+    from gateway.app import build_app
+
+    settings = make_settings(customers=[
+        {"key": "demo", "name": "Demo Corporation", "plan": "enhanced", "locale": "en",
+         "domains": ["example.test"], "contacts": ["alice@example.test", EAI]}])
+    return build_app(settings)
+
+
+EAI = "üser@example.test"
+EAI_MAIL = ("From: " + EAI + "\r\nTo: support@support.example.test\r\nSubject: Ärger mit dem Server\r\n"
+            "Message-ID: <eai-send-1@example.test>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0900\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\nDer Server hält jede Nacht an.\r\n").encode()
+
+
+@pytest.mark.parametrize("offered", [True, False], ids=["relay-offers-smtputf8", "relay-without-smtputf8"])
+def test_mail_to_an_eai_address_goes_with_smtputf8_or_dies_saying_the_relay_lacks_it(
+        make_settings, sessions, clock: FixedClock, offered: bool) -> None:  # type: ignore[no-untyped-def]
+    sink = RelaySink(smtputf8=offered).start()
+    try:
+        pipeline = Pipeline(_eai_app(make_settings), sessions, clock, transport=_relay(sink.port))
+        pipeline.accept(EAI_MAIL, mail_from=EAI)
+        pipeline.run_until_idle()
+        [ack] = [r for r in pipeline.outbox() if r.kind == codes.KIND_ACK]
+        if offered:
+            [received] = [m for m in sink.wait_for(1) if m.rcpt_tos == [EAI]]
+            assert ack.state == codes.OUT_SENT
+            assert sink.smtputf8_sessions[sink.messages.index(received)] is True
+            assert f"To: {EAI}".encode() in received.raw
+        else:
+            assert ack.state == codes.OUT_DEAD
+            assert "does not offer SMTPUTF8" in (ack.last_error or "")
+            assert sink.messages == []
+    finally:
+        sink.stop()

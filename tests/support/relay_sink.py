@@ -49,7 +49,8 @@ class RelaySink:
     """
 
     def __init__(self, *, tls_context: ssl.SSLContext | None = None,
-                 credentials: tuple[str, str] | None = None, rewrite_message_ids: bool = False) -> None:
+                 credentials: tuple[str, str] | None = None, rewrite_message_ids: bool = False,
+                 smtputf8: bool = False) -> None:
         self.messages: list[Received] = []
         self.rewrite_message_ids = rewrite_message_ids  # answer like Exchange Online: "250 … <new-id>"
         self.rewritten: list[str] = []
@@ -57,7 +58,8 @@ class RelaySink:
         self._script = _Script()
         self._lock = threading.Lock()
         self.credentials = credentials
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}  # RFC 6531, offered in EHLO when True
+        self.smtputf8_sessions: list[bool] = []  # per message: did the client ask for SMTPUTF8
         if tls_context is not None:
             options.update(tls_context=tls_context, require_starttls=True)
         if credentials is not None:
@@ -96,6 +98,7 @@ class RelaySink:
             if self._script.replies:
                 return self._script.replies.pop(0)
             self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or b""))
+            self.smtputf8_sessions.append("SMTPUTF8" in [o.upper() for o in envelope.mail_options])
             if self.rewrite_message_ids:
                 self.rewritten.append(f"relay-{len(self.messages)}@relay.test")
                 return f"250 2.0.0 Ok <{self.rewritten[-1]}> queued"
