@@ -19,7 +19,7 @@ from store.bounces import BouncedAddress
 from tests.conftest import T0
 from tests.support.daemon import RunningDaemon
 from tests.support.desk import Desk
-from tests.support.mails import customer_mail
+from tests.support.mails import customer_mail, postfix_dsn
 from tests.support.relay_sink import Received, RelaySink
 
 QUEUE = "engineers@vendor.example.test"
@@ -45,21 +45,9 @@ def desk(make_settings, relay_sink: RelaySink, clock: FixedClock) -> Iterator[De
     running.stop()
 
 
-def postfix_dsn(returned: Received, recipient: str = ALICE) -> bytes:
-    """What Postfix returns for a letter the customer's MX refused (RFC 3464), our headers included."""
-    message_id = returned.message["Message-ID"]
-    return (
-        "From: MAILER-DAEMON@mx.example.test (Mail Delivery System)\r\nTo: support@support.example.test\r\n"
-        f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn.{message_id.strip('<>')}>\r\n"
-        "Date: Tue, 24 Nov 2026 10:05:00 +0900\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-replied\r\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
-        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.test\r\n\r\n"
-        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        f"Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: User unknown\r\n\r\n"
-        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@support.example.test\r\n"
-        f"To: {recipient}\r\nMessage-ID: {message_id}\r\nSubject: {returned.message['Subject']}\r\n\r\n--B--\r\n"
-    ).encode()
+def returned(letter: Received, recipient: str = ALICE) -> bytes:
+    """What Postfix sends back for a letter the customer's MX refused."""
+    return postfix_dsn(letter.message["Message-ID"].strip("<>"), recipient, str(letter.message["Subject"]))
 
 
 def open_incident(desk: Desk, subject: str) -> Received:
@@ -72,7 +60,7 @@ def open_incident(desk: Desk, subject: str) -> Received:
 def test_a_bounced_acknowledgement_reaches_the_engineers_in_the_incidents_thread(desk: Desk) -> None:
     ack = open_incident(desk, "Backup fails")
 
-    desk.send("", postfix_dsn(ack))
+    desk.send("", returned(ack))
 
     [notice] = desk.next_mails(1)
     assert notice.rcpt_tos == [QUEUE]
@@ -87,7 +75,7 @@ def test_after_the_third_hard_bounce_the_address_gets_no_more_automatic_mail(
         desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     for number in (1, 2, 3):
         ack = open_incident(desk, f"Problem {number}")
-        desk.send("", postfix_dsn(ack))
+        desk.send("", returned(ack))
         [notice] = desk.next_mails(1)
         assert notice.rcpt_tos == [QUEUE]
     assert "automatic mail to it stops" in notice.message.get_body(preferencelist=("plain",)).get_content()

@@ -16,7 +16,7 @@ from gateway.ops.customers import _change as customers_change, _read as customer
 from gateway.work.directory import DirectoryError
 from store.bounces import BouncedAddress
 from store.incidents import Incident, IncidentEvent, IncidentMessage
-from tests.support.mails import customer_mail
+from tests.support.mails import customer_mail, postfix_dsn
 from tests.support.pipeline import Pipeline, read_eml
 from tests.support.replies import reply_to
 
@@ -36,19 +36,16 @@ def mails(pipeline: Pipeline, kind: str) -> list[EmailMessage]:
 
 
 def dsn(returned_message_id: str, recipient: str = ALICE) -> bytes:
-    """A Postfix DSN (RFC 3464) returning one of our letters, headers included."""
-    return (
-        "From: MAILER-DAEMON@mx.example.test (Mail Delivery System)\r\nTo: support@support.example.test\r\n"
-        f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn.{returned_message_id}>\r\n"
-        "Date: Fri, 20 Nov 2026 10:00:00 +0900\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-replied\r\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
-        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.test\r\n\r\n"
-        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        f"Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: User unknown\r\n\r\n"
-        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@support.example.test\r\n"
-        f"To: {recipient}\r\nMessage-ID: <{returned_message_id}>\r\nSubject: [INC-000001] ack\r\n\r\n--B--\r\n"
-    ).encode()
+    return postfix_dsn(returned_message_id, recipient)
+
+
+def bounce_three_acks(pipeline: Pipeline) -> None:
+    """Alice opens three incidents and each acknowledgement bounces hard: automatic mail to her stops."""
+    for number in (1, 2, 3):
+        pipeline.accept(customer_mail(subject=f"Problem {number}"))
+        pipeline.run_until_idle()
+        pipeline.accept(dsn(ack_id(pipeline, number)), mail_from="")
+        pipeline.run_until_idle()
 
 
 def ack_id(pipeline: Pipeline, number: int) -> str:
@@ -80,11 +77,7 @@ def test_a_bounced_acknowledgement_is_recorded_on_its_letter_and_the_engineers_s
 
 def test_the_third_hard_bounce_stops_automatic_mail_to_the_address_and_customers_show_lists_it(
         pipeline: Pipeline, capsys: pytest.CaptureFixture[str]) -> None:
-    for number in (1, 2, 3):
-        pipeline.accept(customer_mail(subject=f"Problem {number}"))
-        pipeline.run_until_idle()
-        pipeline.accept(dsn(ack_id(pipeline, number)), mail_from="")
-        pipeline.run_until_idle()
+    bounce_three_acks(pipeline)
     third = mails(pipeline, codes.KIND_BOUNCED)[-1].get_content()
     assert "automatic mail to it stops" in third
     sent_before = len(pipeline.sent_files())
@@ -105,11 +98,7 @@ def test_the_third_hard_bounce_stops_automatic_mail_to_the_address_and_customers
 
 
 def test_resume_mail_lets_automatic_mail_reach_a_repaired_address_again(pipeline: Pipeline) -> None:
-    for number in (1, 2, 3):
-        pipeline.accept(customer_mail(subject=f"Problem {number}"))
-        pipeline.run_until_idle()
-        pipeline.accept(dsn(ack_id(pipeline, number)), mail_from="")
-        pipeline.run_until_idle()
+    bounce_three_acks(pipeline)
 
     with pipeline.sessions.begin() as session:
         said = customers_change(session, pipeline.app.settings,
@@ -127,11 +116,7 @@ def test_resume_mail_lets_automatic_mail_reach_a_repaired_address_again(pipeline
 
 
 def test_an_engineers_answer_still_reaches_an_address_whose_automatic_mail_stopped(pipeline: Pipeline) -> None:
-    for number in (1, 2, 3):
-        pipeline.accept(customer_mail(subject=f"Problem {number}"))
-        pipeline.run_until_idle()
-        pipeline.accept(dsn(ack_id(pipeline, number)), mail_from="")
-        pipeline.run_until_idle()
+    bounce_three_acks(pipeline)
     notification = mails(pipeline, codes.KIND_NOTIFY)[0]
     pipeline.accept(reply_to(notification, sender=ENGINEER, body="Please send the log."), mail_from=ENGINEER,
                     rcpt_tos=(str(notification["Reply-To"]),))

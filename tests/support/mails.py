@@ -28,3 +28,20 @@ def customer_mail(
         message[name] = value
     message.set_content(body, charset=charset)
     return message.as_bytes(policy=policy.SMTP)  # CRLF, as an MTA sends it
+
+
+def postfix_dsn(returned_message_id: str, recipient: str = "alice@example.test",
+                subject: str = "[INC-000001] ack") -> bytes:
+    """A Postfix DSN (RFC 3464) returning one of our letters, its headers included."""
+    return (
+        "From: MAILER-DAEMON@mx.example.test (Mail Delivery System)\r\nTo: support@support.example.test\r\n"
+        f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn.{returned_message_id}>\r\n"
+        "Date: Fri, 20 Nov 2026 10:00:00 +0900\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-replied\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.test\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        f"Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: User unknown\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@support.example.test\r\n"
+        f"To: {recipient}\r\nMessage-ID: <{returned_message_id}>\r\nSubject: {subject}\r\n\r\n--B--\r\n"
+    ).encode()
