@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.incidents import Incident, incident_ref
@@ -20,7 +20,13 @@ from store.outbox import OutboxMessage
 
 QUEUED, SENT, DEAD = "queued", "sent", "dead"
 # What an operator filters by: `due` (queued and due now), `retrying` (queued after a failed
-# attempt), `dead` (given up on), or a stored state as it is (sent, bounced, suppressed).
+# attempt or one that could not be tried), `dead` (given up on), or a stored state as it is (sent, bounced, suppressed).
+def _failed_before() -> Any:
+    """Queued after a failure: a tried delivery (attempts), or one that could not be tried (the relay
+    unreachable), which the sender does not count as an attempt but records in last_error."""
+    return or_(OutboxMessage.attempts > 0, OutboxMessage.last_error.is_not(None))
+
+
 VIEWS = ("due", "retrying", "dead", "queued", "sent", "bounced", "suppressed")
 
 
@@ -28,7 +34,7 @@ def _filtered(query: Select[Any], view: str | None, now: datetime) -> Select[Any
     if view == "due":
         return query.where(OutboxMessage.state == QUEUED, OutboxMessage.next_attempt_at <= now)
     if view == "retrying":
-        return query.where(OutboxMessage.state == QUEUED, OutboxMessage.attempts > 0)
+        return query.where(OutboxMessage.state == QUEUED, _failed_before())
     if view:
         return query.where(OutboxMessage.state == view)
     return query
@@ -95,7 +101,7 @@ def backlog(session: Session, now: datetime) -> dict[str, Any]:
     by_state = dict(session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
     queued = OutboxMessage.state == QUEUED
     due = session.scalar(select(func.count()).where(queued, OutboxMessage.next_attempt_at <= now)) or 0
-    retrying = session.scalar(select(func.count()).where(queued, OutboxMessage.attempts > 0)) or 0
+    retrying = session.scalar(select(func.count()).where(queued, _failed_before())) or 0
     oldest = session.scalar(select(func.min(OutboxMessage.created_at)).where(queued))
     return {"by_state": {str(k): int(v) for k, v in by_state.items()}, "queued": int(by_state.get(QUEUED, 0)),
             "due": int(due), "retrying": int(retrying), "dead": int(by_state.get(DEAD, 0)),

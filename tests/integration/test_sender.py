@@ -136,6 +136,10 @@ def test_a_relay_that_cannot_be_reached_charges_no_attempts_and_the_waits_grow_w
     assert (row.state, row.attempts) == (codes.OUT_QUEUED, 0)  # nothing was ever tried
     assert "unreachable" in (row.last_error or "")
     assert waits == sorted(waits) and waits[-1] > waits[0]
+    from store.outbox_repair import backlog
+
+    with sessions() as session:  # what `status` and /metrics show: waiting after a failure
+        assert backlog(session, clock.now())["retrying"] == 1
 
 
 def test_a_notice_the_relay_keeps_deferring_is_given_up_after_five_days_in_the_queue_saying_so(
