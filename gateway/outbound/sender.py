@@ -86,7 +86,7 @@ def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, l
         rows = session.execute(
             select(outbox.c.id, outbox.c.kind, outbox.c.mail_from, outbox.c.rcpt_tos, outbox.c.raw,
                    outbox.c.attempts, outbox.c.message_id, outbox.c.needs_smtputf8, outbox.c.created_at,
-                   incidents.c.number)
+                   outbox.c.incident_id, incidents.c.number)
             .outerjoin(incidents, incidents.c.id == outbox.c.incident_id)
             .where(outbox.c.state == codes.OUT_QUEUED, outbox.c.next_attempt_at <= now)
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
@@ -96,7 +96,7 @@ def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, l
         if not rows:
             return []
         recipients, gone = _unsuppressed(session, rows)
-        rows = [row for row in rows if row.id not in gone]
+        rows = _in_creation_order(session, [row for row in rows if row.id not in gone], recipients)
         if rows:
             session.execute(
                 update(outbox).where(outbox.c.id == bindparam("row_id"))
@@ -110,6 +110,43 @@ def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, l
 def _aware(value: datetime) -> datetime:
     """Core SELECTs on SQLite give naive UTC datetimes; the clock's are aware."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _in_creation_order(session: Session, rows: list, recipients: dict[int, tuple[str, ...]]) -> list:  # type: ignore[type-arg]
+    """The rows that may go now without overtaking an earlier letter of their incident to a recipient.
+
+    Issue 10 item 6: during a relay outage a "Customer reply" must not reach someone before the "New
+    incident" it follows. A row whose earlier letter (same incident, a shared recipient) is still
+    queued waits: until that letter's next attempt when it is backing off (the wait is written in the
+    row, with the reason), or for the next round when that letter goes in this batch.
+    """
+    incident_ids = {row.incident_id for row in rows if row.incident_id is not None}
+    if not incident_ids:
+        return rows
+    outbox, batch = OutboxMessage.__table__, {row.id for row in rows}
+    earlier = session.execute(
+        select(outbox.c.id, outbox.c.incident_id, outbox.c.rcpt_tos, outbox.c.next_attempt_at)
+        .where(outbox.c.state == codes.OUT_QUEUED, outbox.c.incident_id.in_(incident_ids), outbox.c.id < max(batch))
+        .order_by(outbox.c.id)).all()
+    if not earlier:
+        return rows
+    free, waits = [], []
+    for row in sorted(rows, key=lambda r: r.id):
+        mine = {address.lower() for address in recipients[row.id]}
+        blockers = [e for e in earlier if e.incident_id == row.incident_id and e.id < row.id
+                    and mine & {address.lower() for address in e.rcpt_tos}]
+        outside = [e for e in blockers if e.id not in batch]
+        if not blockers:
+            free.append(row)
+        elif outside:
+            first = outside[0]
+            waits.append({"row_id": row.id, "until": max(e.next_attempt_at for e in outside),
+                          "why": f"waiting for outbox {first.id}: an earlier letter of this incident to the same "
+                                 "recipient is not delivered yet (order kept)"})
+    if waits:
+        session.execute(update(outbox).where(outbox.c.id == bindparam("row_id"))
+                        .values(next_attempt_at=bindparam("until"), last_error=bindparam("why")), waits)
+    return free
 
 
 def _unsuppressed(session: Session, rows: list) -> tuple[dict[int, tuple[str, ...]], set[int]]:  # type: ignore[type-arg]

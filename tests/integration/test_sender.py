@@ -199,3 +199,43 @@ def test_mail_to_an_eai_address_goes_with_smtputf8_or_dies_saying_the_relay_lack
             assert sink.messages == []
     finally:
         sink.stop()
+
+
+def test_during_an_outage_a_later_letter_to_the_customer_waits_for_the_earlier_one(
+        make_settings, sessions, clock: FixedClock, relay_sink: RelaySink) -> None:  # type: ignore[no-untyped-def]
+    from gateway.app import build_app
+    from gateway.work.processor import process_pending
+    from tests.support.replies import reply_to
+
+    engineer, queue = "yamada@vendor.test", "engineers@vendor.test"
+    app = build_app(make_settings(engineers={"addresses": [engineer], "queue_address": queue, "locale": "en"}))
+    pipeline = Pipeline(app, sessions, clock, transport=_relay(relay_sink.port))
+    policy = RetryPolicy()
+    pipeline.accept(customer_mail())
+    process_pending(app, sessions, clock)
+    ack_row = next(r for r in pipeline.outbox() if r.kind == codes.KIND_ACK)
+    assert ack_row.id < next(r.id for r in pipeline.outbox() if r.kind == codes.KIND_NOTIFY)
+    relay_sink.fail_next("451 4.3.0 Try again later")  # the acknowledgement to Alice is deferred
+    send_due(sessions, pipeline.transport, clock, policy)
+    [notice] = relay_sink.wait_for(1)
+    assert notice.rcpt_tos == [queue]
+
+    answer = reply_to(notice.message, sender=engineer, body="Could you send us the server log?")
+    pipeline.accept(answer, mail_from=engineer, rcpt_tos=(str(notice.message["Reply-To"]),))
+    process_pending(app, sessions, clock)
+    send_due(sessions, pipeline.transport, clock, policy)
+    [relayed] = [r for r in pipeline.outbox() if r.kind == codes.KIND_RELAY]
+
+    assert relayed.state == codes.OUT_QUEUED and relayed.attempts == 0
+    assert f"waiting for outbox {ack_row.id}" in (relayed.last_error or "")
+    assert relayed.next_attempt_at == next(r for r in pipeline.outbox() if r.id == ack_row.id).next_attempt_at
+    assert len(relay_sink.messages) == 1  # nothing overtook the deferred acknowledgement
+
+    clock.advance(timedelta(minutes=2))
+    while send_due(sessions, pipeline.transport, clock, policy):
+        pass
+    to_alice = [m for m in relay_sink.wait_for(3) if m.rcpt_tos == ["alice@example.test"]]
+    assert len(to_alice) == 2  # the acknowledgement, then the engineer's answer, in creation order
+    assert [m.message["Message-ID"] for m in to_alice] == [
+        f"<{r.message_id}>" for r in sorted((r for r in pipeline.outbox() if r.rcpt_tos == ["alice@example.test"]),
+                                            key=lambda r: r.id)]
