@@ -58,8 +58,19 @@ def send_due(
     parcels = claim(sessions, clock.now(), policy, limit)
     if not parcels:
         return 0
-    outcomes = transport.deliver(parcels)
-    record(sessions, parcels, outcomes, clock.now(), policy)
+    recorded: set[int] = set()
+
+    def record_at_once(parcel: Parcel, outcome: Outcome) -> None:
+        """Each delivery is written as soon as the relay answered it, not at the end of the batch:
+        a crash then re-sends at most the one message in flight (issue 10 item 5)."""
+        record(sessions, [parcel], [outcome], clock.now(), policy)
+        recorded.add(parcel.outbox_id)
+
+    outcomes = transport.deliver(parcels, record_at_once)
+    rest = [(parcel, outcome) for parcel, outcome in zip(parcels, outcomes, strict=True)
+            if parcel.outbox_id not in recorded]
+    if rest:
+        record(sessions, [parcel for parcel, _ in rest], [outcome for _, outcome in rest], clock.now(), policy)
     return len(parcels)
 
 

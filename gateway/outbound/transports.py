@@ -11,6 +11,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -82,8 +83,12 @@ RETRY = "retry"
 DEAD = "dead"
 
 
+# Told each outcome as soon as it is known, so the sender can record it before the next message goes.
+OnOutcome = Callable[[Parcel, "Outcome"], None]
+
+
 class Transport(Protocol):
-    def deliver(self, parcels: list[Parcel]) -> list[Outcome]: ...
+    def deliver(self, parcels: list[Parcel], on_outcome: OnOutcome | None = None) -> list[Outcome]: ...
 
 
 class FolderTransport:
@@ -98,7 +103,8 @@ class FolderTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def deliver(self, parcels: list[Parcel]) -> list[Outcome]:
+    def deliver(self, parcels: list[Parcel], on_outcome: OnOutcome | None = None) -> list[Outcome]:
+        # The folder's durability point is the fsync after the whole batch: outcomes are returned, not told one by one.
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # e.g. a file where the folder should be: retried, with the reason
@@ -152,7 +158,9 @@ class SmtpRelayTransport:
     def __init__(self, config: RelayConfig) -> None:
         self.config = config
 
-    def deliver(self, parcels: list[Parcel]) -> list[Outcome]:
+    def deliver(self, parcels: list[Parcel], on_outcome: OnOutcome | None = None) -> list[Outcome]:
+        """Send each parcel in turn; `on_outcome` hears of each one as the relay answers it, so that a
+        crash mid-batch re-sends at most the one message whose answer was lost (issue 10 item 5)."""
         try:
             client = self._connect()
         except smtplib.SMTPAuthenticationError as exc:
@@ -167,6 +175,8 @@ class SmtpRelayTransport:
             for parcel in parcels:
                 outcome = self._send_one(client, parcel)
                 outcomes.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(parcel, outcome)
                 if outcome.status == RETRY and outcome.detail.startswith("connection"):
                     break
         finally:

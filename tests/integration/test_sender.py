@@ -239,3 +239,21 @@ def test_during_an_outage_a_later_letter_to_the_customer_waits_for_the_earlier_o
     assert [m.message["Message-ID"] for m in to_alice] == [
         f"<{r.message_id}>" for r in sorted((r for r in pipeline.outbox() if r.rcpt_tos == ["alice@example.test"]),
                                             key=lambda r: r.id)]
+
+
+def test_each_delivery_is_recorded_as_the_relay_answers_so_a_crash_resends_at_most_one(
+        pipeline: Pipeline, relay_sink: RelaySink, clock: FixedClock, sessions) -> None:  # type: ignore[no-untyped-def]
+    from gateway.work.processor import process_pending
+
+    for number in range(3):
+        pipeline.accept(customer_mail(subject=f"Problem {number}"))
+    process_pending(pipeline.app, sessions, clock)
+    seen: list[list[str]] = []  # at each arrival: the states of the letters that arrived before it
+    relay_sink.on_message = lambda received: seen.append(
+        [row.state for row in pipeline.outbox() if f"<{row.message_id}>" in
+         [m.message["Message-ID"] for m in relay_sink.messages[:-1]]])
+
+    assert send_due(sessions, pipeline.transport, clock, RetryPolicy()) == 3
+
+    assert [len(states) for states in seen] == [0, 1, 2]
+    assert all(state == codes.OUT_SENT for states in seen for state in states)  # written before the next went

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import socket
 import ssl
-from typing import Any
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -60,6 +61,7 @@ class RelaySink:
         self.credentials = credentials
         options: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}  # RFC 6531, offered in EHLO when True
         self.smtputf8_sessions: list[bool] = []  # per message: did the client ask for SMTPUTF8
+        self.on_message: Callable[[Received], None] | None = None  # called as each message arrives, before 250
         if tls_context is not None:
             options.update(tls_context=tls_context, require_starttls=True)
         if credentials is not None:
@@ -98,6 +100,8 @@ class RelaySink:
             if self._script.replies:
                 return self._script.replies.pop(0)
             self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or b""))
+            if self.on_message is not None:
+                self.on_message(self.messages[-1])
             self.smtputf8_sessions.append("SMTPUTF8" in [o.upper() for o in envelope.mail_options])
             if self.rewrite_message_ids:
                 self.rewritten.append(f"relay-{len(self.messages)}@relay.test")
