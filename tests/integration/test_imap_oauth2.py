@@ -20,7 +20,9 @@ from gateway.clock import FixedClock
 from gateway.intake.imap import ImapPoller
 from gateway.intake.imap_conn import ImapAuthError
 from store.inbound import InboundMessage
-from tests.support.dovecot import Dovecot, MailUser, require_dovecot
+from gateway.ops.cli import main as cli_main
+from tests.conftest import settings_dict
+from tests.support.dovecot import Dovecot, MailUser, require_dovecot, settings_toml
 from tests.support.mails import customer_mail
 
 GOOD_TOKENS: dict[str, str] = {}  # token -> the username the introspection endpoint vouches for
@@ -142,7 +144,11 @@ def test_a_rotated_token_file_is_used_at_the_next_login(
     assert _imported(sessions) == 1
 
 
-def test_check_config_refuses_oauth2_without_a_token_file(make_settings) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(Exception, match="token_file"):
-        make_settings(imap=[{"name": "support", "host": "127.0.0.1", "security": "plain", "user": "u",
-                             "auth": "oauth2"}])
+def test_check_config_refuses_oauth2_without_a_token_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    account = {"name": "support", "host": "127.0.0.1", "security": "plain", "user": "u", "auth": "oauth2"}
+    path = tmp_path / "gateway.toml"
+    path.write_text(settings_toml(settings_dict(tmp_path, f"sqlite:///{tmp_path / 'gw.db'}", imap=[account])),
+                    encoding="utf-8")
+    assert cli_main(["--config", str(path), "check-config"]) == 2
+    assert "token_file" in capsys.readouterr().err
