@@ -221,6 +221,16 @@ class ImapSection(_WithSecret):
     idle: bool = True
     batch_size: int = Field(default=50, ge=1, le=1000)
     timeout: float = Field(default=30.0, gt=0)
+    # SASL XOAUTH2 (issue 12) instead of LOGIN: the access token is read from token_file at
+    # every login, so a token rotated by an outside agent is picked up at the next connect.
+    auth: Literal["password", "oauth2"] = "password"
+    token_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _oauth2_needs_a_token(self) -> ImapSection:
+        if self.auth == "oauth2" and self.token_file is None:
+            raise ValueError('auth: "oauth2" needs token_file (the file holding the access token)')
+        return self
 
     @model_validator(mode="after")
     def _plain_only_on_loopback(self) -> ImapSection:

@@ -182,7 +182,8 @@ class ImapPoller:
         when = f"; next attempt in {retry_in:.0f} s" if retry_in is not None else "; reconnecting"
         if isinstance(error, ImapAuthError):
             text = f"authentication failed for {account.user} at {account.host}:{account.effective_port}: {error}"
-            log.error("imap[%s]: %s (check the password)%s", account.name, text, when)
+            hint = "check the token_file" if account.auth == "oauth2" else "check the password"
+            log.error("imap[%s]: %s (%s)%s", account.name, text, hint, when)
         else:
             text = f"{type(error).__name__}: {error}"
             log.warning("imap[%s]: %s%s", account.name, text, when)
@@ -201,6 +202,8 @@ def imap_credentials(settings: Settings) -> list[tuple[ImapSection, str]]:
     found = []
     for index, account in enumerate(settings.imap):
         password = account.password(f"imap[{index}]")
+        if account.auth == "oauth2":
+            password = password or ""  # the token is read from token_file at each login
         if password is None:
             raise SettingsError(f"imap[{index}]: password_env or password_file is required")
         found.append((account, password))

@@ -76,7 +76,11 @@ class ImapConnection:
             if account.security == "starttls":
                 client.starttls(context)  # RFC 3501 §6.2.1; refuses to go on in clear if it fails
             try:
-                client.login(account.user, self._password)
+                if account.auth == "oauth2":
+                    # SASL XOAUTH2; the token is read afresh at every login, so a rotated file counts.
+                    client.oauth2_login(account.user, read_access_token(account))
+                else:
+                    client.login(account.user, self._password)
             except LoginError as exc:
                 if any(code in str(exc) for code in _TRANSIENT_LOGIN_CODES):
                     raise ConnectionError(f"login failed for now: {_text(exc)}") from None
@@ -249,6 +253,22 @@ class ImapConnection:
 
     def noop(self) -> None:
         self.client.noop()
+
+
+def read_access_token(account: ImapSection) -> str:
+    """The OAuth2 access token now in `token_file`; a missing or empty file is a refused login.
+
+    Read at every connect, never cached: an outside agent (a cron job, a sidecar) rotates
+    the file before the token expires, and the next login must use the new one.
+    """
+    assert account.token_file is not None  # ImapSection refuses auth="oauth2" without it
+    try:
+        token = account.token_file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ImapAuthError(f"cannot read token_file {account.token_file}: {exc.strerror or exc}") from None
+    if not token:
+        raise ImapAuthError(f"token_file {account.token_file} is empty")
+    return token
 
 
 def _text(exc: BaseException) -> str:

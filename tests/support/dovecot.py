@@ -62,7 +62,8 @@ def _owner() -> tuple[int, int, str, str]:
 class Dovecot:
     """One private Dovecot instance: start, stop (SIGKILL), start again on the same port."""
 
-    def __init__(self, *, idle_check_seconds: int = 30) -> None:
+    def __init__(self, *, idle_check_seconds: int = 30, auth_mechanisms: str = "plain login",
+                 extra_config: str = "") -> None:
         if DOVECOT is None:
             raise RuntimeError("dovecot is not installed (make test installs dovecot-imapd)")
         self.dir = Path(tempfile.mkdtemp(prefix="sg-dovecot-"))
@@ -81,7 +82,9 @@ class Dovecot:
             for name in self._pool), encoding="utf-8")
         self.users_file.chmod(0o644)
         self.config = self.dir / "dovecot.conf"
-        self.config.write_text(self._config(internal, login, idle_check_seconds), encoding="utf-8")
+        config = self._config(internal, login, idle_check_seconds).replace(
+            "auth_mechanisms = plain login", f"auth_mechanisms = {auth_mechanisms}")
+        self.config.write_text(config + extra_config, encoding="utf-8")
         self.log = self.dir / "dovecot.log"
         self._process: subprocess.Popen[bytes] | None = None
 
