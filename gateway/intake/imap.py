@@ -45,7 +45,7 @@ QUICK_SESSION_SECONDS = 60.0  # a session that fails sooner than this counts tow
 class Backoff:
     first: float = 1.0  # first reconnect delay after a network error; doubles up to `max`
     max: float = 300.0
-    auth: float = 900.0  # after a refused login: a person has to fix the password first
+    auth: float = 900.0  # after a refused login: a person has to fix the password or the OAuth2 token first
 
 
 class _Stopped(Exception):
