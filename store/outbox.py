@@ -34,6 +34,10 @@ class OutboxMessage(Base):
     # raw UTF-8, RFC 6532); the sender must not hand it to a relay that does not offer SMTPUTF8.
     needs_smtputf8: Mapped[bool] = mapped_column(default=False, server_default=false())
     state: Mapped[str] = mapped_column(String(16))
+    # `node:pid:generation` of the work process that last claimed the row to send it
+    # (gateway.outbound.claims): a dead claimant's rows are released at the next start, and a
+    # sent row says which node sent it.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
     attempts: Mapped[int]
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -45,7 +45,7 @@ def _summary(row: OutboxMessage, number: int | None) -> dict[str, Any]:
         "id": row.id, "kind": row.kind, "state": row.state, "incident": incident_ref(number) if number else None,
         "to": list(row.rcpt_tos), "attempts": row.attempts, "next_attempt_at": row.next_attempt_at.isoformat(),
         "created_at": row.created_at.isoformat(), "sent_at": row.sent_at.isoformat() if row.sent_at else None,
-        "last_error": row.last_error, "message_id": row.message_id,
+        "last_error": row.last_error, "message_id": row.message_id, "claimed_by": row.claimed_by,
     }
 
 

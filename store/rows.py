@@ -47,6 +47,7 @@ class NewOutbox:
     relay_message_id: str | None = None
     last_error: str | None = None
     sent_at: datetime | None = None
+    claimed_by: str | None = None  # set by the sender when it claims the row (gateway.outbound.claims)
     id: int | None = None
     incident: NewIncident | None = None  # a new incident: its id is known only once it is inserted
 

@@ -41,6 +41,7 @@ from gateway.work.digest import queue_digest
 from gateway.work.processor import process_pending
 from gateway.work.scheduler import next_wakeup, tick
 from gateway.outbound.configure import make_transport, retry_policy
+from gateway.outbound.claims import Claimant, release_dead_claims
 from gateway.outbound.sender import RetryPolicy, next_due, send_due
 from gateway.settings import settings_from_dict
 from gateway.outbound.transports import Transport
@@ -87,6 +88,7 @@ class WorkLoop:
         self._authenticator = authenticator_for(self.app.settings)  # its DNS cache lives as long as the loop
         self._send_wake = threading.Event()
         self._processing_done = threading.Event()
+        self.claimant = Claimant.for_this_process(self.app.settings.gateway.node)
 
     def process_step(self) -> int:
         done = process_pending(self.app, self.readers, self.clock, self.app.settings.gateway.process_batch,
@@ -104,7 +106,7 @@ class WorkLoop:
         return done
 
     def send_step(self) -> int:
-        return send_due(self.writers, self.transport, self.clock, self.policy)
+        return send_due(self.writers, self.transport, self.clock, self.policy, claimant=str(self.claimant))
 
     def schedule_idle_seconds(self) -> float:
         """Sleep until the earliest incident is due (at most IDLE_SECONDS; new mail rings the bell)."""
@@ -121,7 +123,11 @@ class WorkLoop:
 
     def run(self, wake: Wake, stop: Stop, parent_pid: int | None = None,
             on_running: Callable[[], None] = lambda: None, beat: Callable[[], None] = lambda: None) -> None:
-        """Loop until `stop`; `on_running` is called once both loops are under way, `beat` each round."""
+        """Loop until `stop`; `on_running` is called once both loops are under way, `beat` each round.
+
+        First the rows a dead predecessor on this node held mid-send are made due (issue 10 item 5):
+        they go out within a second of the restart, not when their lease runs out."""
+        _guarded("releasing dead claims", lambda: release_dead_claims(self.writers, self.claimant, self.clock.now()))
         sender = threading.Thread(target=self._send_loop, name="sender")
         sender.start()
         try:

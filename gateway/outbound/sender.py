@@ -52,10 +52,15 @@ class RetryPolicy:
 
 
 def send_due(
-    sessions: sessionmaker[Session], transport: Transport, clock: Clock, policy: RetryPolicy, limit: int = 50
+    sessions: sessionmaker[Session], transport: Transport, clock: Clock, policy: RetryPolicy, limit: int = 50,
+    claimant: str | None = None,
 ) -> int:
-    """Send up to `limit` due messages; return how many were attempted."""
-    parcels = claim(sessions, clock.now(), policy, limit)
+    """Send up to `limit` due messages; return how many were attempted.
+
+    `claimant` (gateway.outbound.claims: node:pid:generation) is written on each claimed row, so a
+    restarted work process can release the rows its dead predecessor held.
+    """
+    parcels = claim(sessions, clock.now(), policy, limit, claimant)
     if not parcels:
         return 0
     recorded: set[int] = set()
@@ -85,7 +90,8 @@ def next_due(sessions: sessionmaker[Session]) -> datetime | None:
         )
 
 
-def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, limit: int) -> list[Parcel]:
+def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, limit: int,
+          claimant: str | None = None) -> list[Parcel]:
     """Take up to `limit` due rows: push each one's next attempt a lease ahead (the attempt is counted
     when its outcome is recorded, and only if it was tried).
 
@@ -111,7 +117,7 @@ def claim(sessions: sessionmaker[Session], now: datetime, policy: RetryPolicy, l
         if rows:
             session.execute(
                 update(outbox).where(outbox.c.id == bindparam("row_id"))
-                .values(next_attempt_at=now + policy.lease),
+                .values(next_attempt_at=now + policy.lease, claimed_by=claimant),
                 [{"row_id": row.id} for row in rows])
     return [Parcel(row.id, f"{row.id:08d}-{row.kind}" + (f"-{incident_ref(row.number)}" if row.number else ""),
                    row.mail_from, recipients[row.id], row.raw, row.attempts + 1, row.message_id,
@@ -210,7 +216,7 @@ def record(
         else:
             wait = policy.delay(attempts) if outcome.tried else \
                 policy.untried_delay(now - parcel.created_at if parcel.created_at else timedelta(0))
-            change.update(next_attempt_at=now + wait)
+            change.update(next_attempt_at=now + wait, claimed_by=None)  # nobody holds it while it waits
             log.warning("outbox %s: retry at %s: %s", parcel.outbox_id, change["next_attempt_at"], outcome.detail)
         changes.append(change)
     with sessions.begin() as session:

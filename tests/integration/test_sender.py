@@ -257,3 +257,45 @@ def test_each_delivery_is_recorded_as_the_relay_answers_so_a_crash_resends_at_mo
 
     assert [len(states) for states in seen] == [0, 1, 2]
     assert all(state == codes.OUT_SENT for states in seen for state in states)  # written before the next went
+
+
+def _claim_all(sessions, clock: FixedClock, claimant: str) -> list[int]:  # type: ignore[no-untyped-def]
+    from gateway.outbound.sender import claim
+
+    return [parcel.outbox_id for parcel in claim(sessions, clock.now(), RetryPolicy(), 50, claimant)]
+
+
+def test_a_restarted_work_process_sends_at_once_what_its_dead_predecessor_had_claimed(
+        pipeline: Pipeline, relay_sink: RelaySink, clock: FixedClock, sessions) -> None:  # type: ignore[no-untyped-def]
+    from gateway.outbound.claims import Claimant, release_dead_claims
+    from gateway.work.processor import process_pending
+
+    pipeline.accept(customer_mail())
+    process_pending(pipeline.app, sessions, clock)
+    claimed = _claim_all(sessions, clock, "gw-1:4000001:dead0001")  # then SIGKILLed, mid-send
+    assert claimed and send_due(sessions, pipeline.transport, clock, RetryPolicy()) == 0  # leased 5 minutes
+
+    me = Claimant("gw-1", 4000002, "new00002")
+    released = release_dead_claims(sessions, me, clock.now(), alive=lambda pid: pid == me.pid)
+
+    assert released == claimed
+    assert send_due(sessions, pipeline.transport, clock, RetryPolicy(), claimant=str(me)) == len(claimed)
+    assert len(relay_sink.wait_for(len(claimed))) == len(claimed)
+    assert {row.claimed_by for row in pipeline.outbox()} == {str(me)}  # a sent row says who sent it
+
+
+def test_claims_of_a_live_process_or_of_another_node_are_left_to_their_lease(
+        pipeline: Pipeline, clock: FixedClock, sessions) -> None:  # type: ignore[no-untyped-def]
+    from gateway.outbound.claims import Claimant, release_dead_claims
+    from gateway.work.processor import process_pending
+
+    pipeline.accept(customer_mail())
+    process_pending(pipeline.app, sessions, clock)
+    _claim_all(sessions, clock, "gw-1:4000001:alive001")
+    me = Claimant("gw-1", 4000002, "new00002")
+    assert release_dead_claims(sessions, me, clock.now(), alive=lambda pid: True) == []
+    assert release_dead_claims(sessions, Claimant("gw-2", 4000003, "other003"), clock.now(),
+                               alive=lambda pid: False) == []
+    assert Claimant.parse("gw-1:4000001:alive001") == Claimant("gw-1", 4000001, "alive001")
+    assert Claimant.parse("host:with:colons:12:ab") == Claimant("host:with:colons", 12, "ab")
+    assert Claimant.parse("garbage") is None
