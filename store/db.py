@@ -42,7 +42,7 @@ def _create_private(path: Path) -> None:
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL", immediate: bool = False,
-                busy_timeout: float = 30.0, checkpoints: bool = True) -> Engine:
+                busy_timeout: float = 30.0, checkpoints: bool = True, durable_commits: bool = True) -> Engine:
     """Create the engine for `url`, preparing SQLite for one writer and many readers.
 
     SQLite runs in WAL mode (readers never block the writer, ~3x the commit rate)
@@ -63,10 +63,25 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", immediate: bool =
     `checkpoints=False` leaves WAL checkpoints to other connections: a commit
     that crosses the WAL threshold copies pages into the database file and
     syncs it, tens of milliseconds the SMTP intake should not spend.
+
+    `durable_commits=False` is for writes whose loss on a power cut can only repeat work, never
+    lose it — the sender's "this letter went" (gateway.daemon.worker): SQLite `synchronous=NORMAL`
+    in WAL mode, PostgreSQL `synchronous_commit = off`. Both still survive the process being
+    killed; a power cut or server crash may undo the last fraction of a second of them, so a
+    letter is sent twice, as an MTA may resend after a crash. Mail itself is never written so.
     """
     url = normalise_url(url)
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        if not durable_commits:
+            @event.listens_for(engine, "connect")
+            def _asynchronous_commit(dbapi_connection: Any, _record: Any) -> None:
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute("SET synchronous_commit TO OFF")
+                dbapi_connection.commit()
+        return engine
+    if not durable_commits:
+        sqlite_synchronous = "NORMAL"
     database = make_url(url).database
     if database and database != ":memory:":
         _create_private(Path(database))

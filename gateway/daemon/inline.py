@@ -116,6 +116,9 @@ class InlineWork:
             await _drain(self.send_step, rounds=3)
             sending_stop.set()
             self.wake_sender()
+        close = getattr(self.transport, "close", None)  # a relay connection kept for reuse
+        if close is not None:
+            close()
 
 
 async def _loop(name: str, step: Callable[[], Awaitable[int]], wakeup: Wakeup, stop: asyncio.Event, *,

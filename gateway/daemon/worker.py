@@ -82,6 +82,10 @@ class WorkLoop:
     transport: Transport
     policy: RetryPolicy
     clock: Clock
+    # The sender's own store connection, whose commits need not wait for the disk (store.db,
+    # durable_commits=False): each delivery is recorded as the relay answers it, and a power cut
+    # can at worst make a letter go twice. None: the writers.
+    senders: sessionmaker[Session] | None = None
 
     def __post_init__(self) -> None:
         self._senders = SenderCache()
@@ -106,7 +110,8 @@ class WorkLoop:
         return done
 
     def send_step(self) -> int:
-        return send_due(self.writers, self.transport, self.clock, self.policy, claimant=str(self.claimant))
+        return send_due(self.senders or self.writers, self.transport, self.clock, self.policy,
+                        claimant=str(self.claimant))
 
     def schedule_idle_seconds(self) -> float:
         """Sleep until the earliest incident is due (at most IDLE_SECONDS; new mail rings the bell)."""
@@ -161,9 +166,14 @@ class WorkLoop:
             if _guarded("sending", self.send_step) == 0:
                 self._send_wake.wait(_guarded("sending", self.idle_seconds, IDLE_SECONDS))
                 self._send_wake.clear()
-        for _ in range(DRAIN_ROUNDS):  # what is due now is tried once more
-            if _guarded("sending", self.send_step) <= 0:
-                return
+        try:
+            for _ in range(DRAIN_ROUNDS):  # what is due now is tried once more
+                if _guarded("sending", self.send_step) <= 0:
+                    return
+        finally:
+            close = getattr(self.transport, "close", None)  # a relay connection kept for reuse
+            if close is not None:
+                _guarded("closing the relay connection", close)
 
 
 def _guarded(what: str, step: Callable[[], T], failed: T | int = -1) -> T | int:
@@ -217,10 +227,12 @@ def _start_work(settings_data: dict[str, Any], engines: list[Engine]) -> WorkLoo
     engines.append(readers)
     writers = make_engine(url, sqlite_synchronous=synchronous, immediate=True)
     engines.append(writers)
+    senders = make_engine(url, immediate=True, durable_commits=False)
+    engines.append(senders)
     for engine in engines:
         engine.connect().close()
     return WorkLoop(build_app(settings), make_sessionmaker(readers), make_sessionmaker(writers),
-                    make_transport(settings), retry_policy(settings), SystemClock())
+                    make_transport(settings), retry_policy(settings), SystemClock(), make_sessionmaker(senders))
 
 
 def _report(reports: Connection, report: StartReport) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gateway.outbound.sender import RetryPolicy
-from gateway.outbound.transports import FolderTransport, RelayConfig, SmtpRelayTransport, Transport
+from gateway.outbound.relay import REUSE_IDLE_SECONDS, RelayConfig, SmtpRelayTransport
+from gateway.outbound.transports import FolderTransport, Transport
 from gateway.settings import Settings
 
 
@@ -22,6 +23,7 @@ def make_transport(settings: Settings) -> Transport:
         host=relay.host, port=relay.port, starttls=relay.starttls, tls=relay.tls,
         username=relay.username, password=relay.password(), timeout=relay.timeout,
         local_hostname=settings.smtp.hostname, ca_file=str(relay.ca_file) if relay.ca_file else None,
+        keep_open_seconds=REUSE_IDLE_SECONDS,  # the work loop closes it when the sender stops
     ))
 
 

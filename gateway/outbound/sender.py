@@ -25,6 +25,7 @@ from gateway import codes
 from gateway.clock import Clock
 from gateway.outbound.transports import DEAD, SENT, Outcome, Parcel, Transport
 from store.bounces import suppressed_among
+from store.db import engine_of
 from store.incidents import Incident, incident_ref
 from store.outbox import OutboxMessage
 
@@ -219,6 +220,12 @@ def record(
             change.update(next_attempt_at=now + wait, claimed_by=None)  # nobody holds it while it waits
             log.warning("outbox %s: retry at %s: %s", parcel.outbox_id, change["next_attempt_at"], outcome.detail)
         changes.append(change)
+    if len(changes) == 1:  # the usual case, one delivery recorded as it happens: a plain Core UPDATE
+        change, outbox = changes[0], OutboxMessage.__table__
+        with engine_of(sessions).begin() as connection:
+            connection.execute(update(outbox).where(outbox.c.id == change["id"])
+                               .values({key: value for key, value in change.items() if key != "id"}))
+        return
     with sessions.begin() as session:
         session.execute(update(OutboxMessage), changes)
 

@@ -10,7 +10,7 @@ from gateway import codes
 from gateway.app import build_app
 from gateway.clock import FixedClock
 from gateway.outbound.configure import make_transport
-from gateway.outbound.transports import relay_message_id
+from gateway.outbound.relay import relay_message_id
 from tests.support.mails import customer_mail
 from tests.support.pipeline import Pipeline
 from tests.support.relay_sink import RelaySink

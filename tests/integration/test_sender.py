@@ -11,7 +11,8 @@ from gateway import codes
 from gateway.app import App
 from gateway.clock import FixedClock
 from gateway.outbound.sender import RetryPolicy, send_due
-from gateway.outbound.transports import FolderTransport, RelayConfig, SmtpRelayTransport
+from gateway.outbound.relay import RelayConfig, SmtpRelayTransport
+from gateway.outbound.transports import FolderTransport
 from tests.support.mails import customer_mail
 from tests.support.pipeline import Pipeline
 from tests.support.relay_sink import RelaySink
@@ -299,3 +300,36 @@ def test_claims_of_a_live_process_or_of_another_node_are_left_to_their_lease(
     assert Claimant.parse("gw-1:4000001:alive001") == Claimant("gw-1", 4000001, "alive001")
     assert Claimant.parse("host:with:colons:12:ab") == Claimant("host:with:colons", 12, "ab")
     assert Claimant.parse("garbage") is None
+
+
+def _parcel(number: int) -> "Parcel":
+    from gateway.outbound.transports import Parcel
+
+    raw = (f"From: support@support.example.test\r\nTo: alice@example.test\r\nSubject: {number}\r\n"
+           f"Message-ID: <reuse-{number}@support.example.test>\r\n\r\nHello\r\n").encode()
+    return Parcel(number, f"{number:08d}-ack", "support@support.example.test", ("alice@example.test",), raw)
+
+
+def test_batches_close_together_share_one_relay_connection_and_a_stale_one_is_replaced(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A submission relay (STARTTLS, AUTH): one TLS handshake and login serve batches within the reuse time."""
+    import time
+
+    from gateway.outbound.transports import SENT
+    from tests.support.certs import self_signed, server_context
+
+    cert, key = self_signed(tmp_path)
+    sink = RelaySink(tls_context=server_context(cert, key), credentials=("gateway", "secret")).start()
+    try:
+        transport = SmtpRelayTransport(RelayConfig(host="127.0.0.1", port=sink.port, timeout=5, starttls=True,
+                                                   ca_file=str(cert), username="gateway", password="secret",
+                                                   keep_open_seconds=0.5))
+        first = transport.deliver([_parcel(1)])
+        second = transport.deliver([_parcel(2)])  # within 0.5 s: the same connection, no second login
+        assert sink.logins == ["gateway"]
+        time.sleep(0.7)
+        third = transport.deliver([_parcel(3)])  # idle too long: a new connection
+        transport.close()
+        assert [o.status for o in first + second + third] == [SENT, SENT, SENT]
+        assert sink.logins == ["gateway", "gateway"] and len(sink.wait_for(3)) == 3
+    finally:
+        sink.stop()

@@ -36,11 +36,17 @@ class Pipeline:
         return accept_raw(self.sessions, raw, Envelope(mail_from, rcpt_tos), source="smtp", now=self.clock.now())
 
     def run_until_idle(self) -> None:
-        for _ in range(100):
-            if process_pending(self.app, self.sessions, self.clock) == 0 and \
-               send_due(self.sessions, self.transport, self.clock, self.policy) == 0:
-                return
-        raise AssertionError("pipeline did not become idle")
+        """Process and send until nothing is left; then close a relay connection kept for reuse."""
+        try:
+            for _ in range(100):
+                if process_pending(self.app, self.sessions, self.clock) == 0 and \
+                   send_due(self.sessions, self.transport, self.clock, self.policy) == 0:
+                    return
+            raise AssertionError("pipeline did not become idle")
+        finally:
+            close = getattr(self.transport, "close", None)
+            if close is not None:
+                close()
 
     def inbound(self, inbound_id: int) -> InboundMessage:
         with self.sessions() as session:
