@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from multiprocessing.connection import Connection
 
 
@@ -35,13 +36,24 @@ class Listener:
 
     def __init__(self, receiver: Connection) -> None:
         self.receiver = receiver
+        self.unplugged = False  # the ringing end is closed: the daemon is gone (killed, say)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Sleep until rung or `timeout`; swallow every ring so far; return whether it rang."""
+        """Sleep until rung or `timeout`; swallow every ring so far; return whether it rang.
+
+        A daemon that was SIGKILLed closes the ringing end with it: the pipe then reads as
+        end-of-file. That wakes the waiter once (its loop then sees its parent gone and stops);
+        after that the bell only sleeps, so nothing spins on a dead pipe."""
+        if self.unplugged:
+            time.sleep(timeout if timeout is not None else 1.0)
+            return False
         if not self.receiver.poll(timeout):
             return False
-        while self.receiver.poll(0):
-            self.receiver.recv_bytes()
+        try:
+            while self.receiver.poll(0):
+                self.receiver.recv_bytes()
+        except EOFError:
+            self.unplugged = True
         return True
 
     def clear(self) -> None:

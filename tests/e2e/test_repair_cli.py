@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import smtplib
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,17 +15,9 @@ from tests.support.daemon import RunningDaemon
 from tests.support.dovecot import settings_toml
 from tests.support.mails import customer_mail
 from tests.support.relay_sink import RelaySink
+from tests.support.waiting import wait_until
 
 SUPPORT = "support@support.example.test"
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def cli(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str]:

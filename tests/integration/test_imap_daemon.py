@@ -34,17 +34,9 @@ from tests.support.dovecot import (  # noqa: F401 - fixtures
     PASSWORD_ENV, Dovecot, MailUser, dovecot, mail_user, private_dovecot, settings_toml,
 )
 from tests.support.mails import customer_mail
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class Store:

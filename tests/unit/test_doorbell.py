@@ -31,3 +31,18 @@ def test_one_wait_swallows_all_rings_so_far_and_the_next_wait_sleeps() -> None:
         assert time.perf_counter() - began >= 0.04
     finally:
         bell.close()
+
+
+def test_a_bell_whose_ringer_died_wakes_the_listener_once_then_only_sleeps() -> None:
+    """The daemon SIGKILLed: its end of the pipe closes; the work process must stop, not crash on EOF."""
+    bell = Doorbell()
+    listener = Listener(bell.receiver)
+    bell.ring()
+    bell._sender.close()  # what the kernel does to a killed daemon's end
+    try:
+        assert listener.wait(1.0) is True and listener.unplugged
+        began = time.perf_counter()
+        assert listener.wait(0.05) is False
+        assert time.perf_counter() - began >= 0.04
+    finally:
+        bell.receiver.close()
