@@ -136,6 +136,8 @@ def _plan(name: str, raw: dict[str, tuple[Path, dict[str, Any]]], calendars: dic
         )
         key = "periodic_report"
         periodic = data.get("periodic_report")
+        if periodic and not _tiles_the_year(Duration.parse(periodic)):
+            raise ValueError(f"{periodic!r}: use whole months that tile the year: 1mo, 3mo, 6mo or 12mo")
         return Plan(
             name=name,
             title=str(data.get("title", name)),
@@ -151,6 +153,11 @@ def _plan(name: str, raw: dict[str, tuple[Path, dict[str, Any]]], calendars: dic
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise PlanError(f"{path}: {key}: {exc!r}") from None
+
+
+def _tiles_the_year(every: Duration) -> bool:
+    """Periodic reviews cover calendar periods (quarters for 3mo: gateway.core.periods)."""
+    return every.months in (1, 3, 6, 12) and not (every.days or every.hours or every.minutes)
 
 
 def _target(data: dict[str, Any], duration_key: str) -> tuple[Duration, str]:

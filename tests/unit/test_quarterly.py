@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.ops.chart import bar_chart
+from gateway.outbound.chart import bar_chart
 from gateway.core.quarterly import IncidentRecord, build, quarter_bounds
 from gateway.core.sla import ClockEvent
 from gateway.plans import load_plans
