@@ -55,12 +55,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     Read at min(now, period end): run mid-quarter it says "to date". `--send`
     shares the scheduler's dedupe key (customer, period): twice queues once.
     """
+    from datetime import datetime
+
     from gateway.clock import SystemClock
     from gateway.work.review import ReportError, figures, queue, queued, recipients, render, review_key
 
+    now = SystemClock().now()
+    if args.at is not None:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            print(f"support-gateway: --at: not an RFC 3339 time with an offset: {args.at!r}", file=sys.stderr)
+            return 2
+        now = at
     settings = settings_of(args)
     app = build_app(settings, create_secret=False)
-    now = SystemClock().now()
     with views.open_sessions(settings) as sessions:
         try:
             with sessions.begin() as session:
@@ -107,6 +118,8 @@ def register(commands: Any) -> None:
     reporting.add_argument("customer", help="the customer key")
     reporting.add_argument("--quarter", required=True, help="e.g. 2026Q4 (also 2026H2, 2026-11, 2026)")
     reporting.add_argument("--html", metavar="FILE", help="also write the HTML version (chart inline) to FILE")
+    reporting.add_argument("--at", metavar="TIME",
+                           help="read the figures as at this RFC 3339 time (default: now; capped at the period end)")
     reporting.add_argument("--send", action="store_true",
                            help="queue it (once per period) to the customer's contacts, TAM in copy")
     reporting.set_defaults(func=cmd_report)
