@@ -74,9 +74,7 @@ class QuarterReport:
 
     @property
     def last_day(self) -> date:
-        """The inclusive last day a reader expects: 2026-12-31 for 2026Q4; today's date while running."""
-        if self.running and self.as_of is not None:
-            return self.as_of.astimezone(self.start.tzinfo).date()
+        """The period's inclusive last day, as a reader writes a period: 2026-12-31 for 2026Q4."""
         return (self.end - timedelta(days=1)).date()
 
 

@@ -64,7 +64,7 @@ def test_a_running_quarter_is_read_now_so_a_response_not_yet_due_is_not_breached
     assert report.running and report.as_of == jst(12, 3, 12)
     assert (report.responses_due, report.responses_met, report.met_percent) == (0, 0, None)
     assert report.vendor_time == timedelta(hours=2)  # open time stops at now, not at 1 January
-    assert report.last_day.isoformat() == "2026-12-03"
+    assert report.last_day.isoformat() == "2026-12-31"  # the period is the quarter; "to date" says the rest
 
 
 def test_an_incident_answered_and_resolved_62_seconds_after_opening_counts_as_met() -> None:
