@@ -96,6 +96,9 @@ def test_a_review_run_in_december_says_to_date_and_counts_only_what_has_happened
     assert "2027-01-01" not in mail.text and "end of the quarter" not in mail.text.lower()
     assert "Open now: 1" in mail.text and "100.0 % (1 of 1)" in mail.text
     assert "end of the quarter" not in mail.html.lower() and "Open now: 1" in mail.html
+    # Severity 3 on msa-enterprise: status reports are "in the periodic report", so it lists them.
+    assert "INC-000001  severity 3  resolved  VPN down" in mail.text
+    assert "INC-000002  severity 3  open, with us  Agent crash" in mail.text
 
 
 def test_a_review_of_an_ended_quarter_says_open_at_the_end_of_the_quarter(pipeline: Pipeline) -> None:
