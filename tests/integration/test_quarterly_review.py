@@ -149,20 +149,16 @@ def test_the_scheduler_queues_each_review_once_at_the_first_opening_after_the_qu
     clock.set(jst(12, 31, 23, 59))
     assert queue_periodic_reports(pipeline.app, pipeline.sessions, clock) == 0  # the quarter has not ended
     clock.set(jst(1, 1, 0, 0, year=2027))
-    assert queue_periodic_reports(pipeline.app, pipeline.sessions, clock) == 0  # New Year: the desk is closed
-    opening = next(jst(1, day, 9, year=2027) for day in range(2, 10)
-                   if queue_periodic_reports(pipeline.app, pipeline.sessions,
-                                             _at(clock, jst(1, day, 9, year=2027))))
-    assert opening.weekday() < 5  # the first working morning of the Kaspersky calendar
-    assert queue_periodic_reports(pipeline.app, pipeline.sessions, _at(clock, opening + timedelta(hours=1))) == 0
+    assert queue_periodic_reports(pipeline.app, pipeline.sessions, clock) == 0  # New Year's Day: closed
+    clock.set(jst(1, 4, 9, 59, year=2027))  # Monday 4 January: the Kaspersky desk opens at 10:00
+    assert queue_periodic_reports(pipeline.app, pipeline.sessions, clock) == 0
+    clock.set(jst(1, 4, 10, 0, year=2027))
+    assert queue_periodic_reports(pipeline.app, pipeline.sessions, clock) == 2  # acme and kojima
+    clock.set(jst(1, 4, 11, 0, year=2027))
+    assert queue_periodic_reports(pipeline.app, pipeline.sessions, clock) == 0  # once per period
     rows = reviews(pipeline)
     assert sorted(row.dedupe_key or "" for row in rows) == ["quarterly:acme:2026Q4", "quarterly:kojima:2026Q4"]
     acme = parsed(next(r for r in rows if r.dedupe_key == "quarterly:acme:2026Q4"))
     assert acme["Cc"] == TAM and "Open at the end of the quarter: 1" in acme.get_body(("plain",)).get_content()
     with pipeline.sessions() as session:  # the enhanced plan has no periodic_report: nothing for demo
         assert session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("%demo%"))) is None
-
-
-def _at(clock: FixedClock, when: datetime) -> FixedClock:
-    clock.set(when)
-    return clock
