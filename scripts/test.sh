@@ -66,4 +66,13 @@ if [ ! -x /usr/sbin/postfix ]; then
   "${as_root[@]}" apt-get update -qq
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
 fi
+# Chromium for the quarterly report's rendering test (issue 14): Debian's chromium, run headless
+# by tests/integration/test_quarterly_browser.py to lay the HTML out as a mail client's viewer would.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test.sh: installing chromium for the quarterly report rendering test" >&2
+  as_root=()
+  if [ "$(id -u)" != 0 ]; then as_root=(sudo); fi
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 "$VENV/bin/python" -m pytest "$@"

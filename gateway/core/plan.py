@@ -75,6 +75,8 @@ class SeverityTerms:
     status_report: Target | str  # a cadence, or "per-agreement" / "periodic-report" / "none"
     escalation: tuple[Rung, ...] = ()
     downgrade: Downgrade | None = None
+    # A cap on an agreed cadence: Kaspersky severity 1 "at most once a day, by agreement" (§4).
+    status_report_at_most_every: Duration | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,30 @@ AS_AGREED = "per-agreement"
 
 
 def with_agreed_reports(plan: Plan, cadence: Target) -> Plan:
-    """The plan with its "per-agreement" status reports replaced by a customer's agreed cadence."""
-    severities = {level: replace(terms, status_report=cadence) if terms.status_report == AS_AGREED else terms
-                  for level, terms in plan.severities.items()}
+    """The plan with its "per-agreement" status reports replaced by a customer's agreed cadence.
+
+    Where the plan caps the cadence (`status_report_at_most_every`, msa-enterprise
+    severity 1: "at most once a day, by agreement", support-programs.md §4), an
+    agreement for more often is held to the cap: a day is 24 h on the wall clock
+    and one working day on a business clock.
+    """
+    severities = {level: replace(terms, status_report=_capped(plan, cadence, terms.status_report_at_most_every))
+                  if terms.status_report == AS_AGREED else terms for level, terms in plan.severities.items()}
     return replace(plan, severities=severities)
+
+
+def _capped(plan: Plan, cadence: Target, cap: Duration | None) -> Target:
+    if cap is None or cap.months:
+        return cadence
+    cal = plan.calendar
+    day = 24 * 60 if cadence.clock == WALL else (cal.closes.hour * 60 + cal.closes.minute
+                                                 - cal.opens.hour * 60 - cal.opens.minute)
+    agreed = cadence.within.days * day + cadence.within.clock_minutes
+    # The cap is written in wall time ("24h"); on a business clock each wall day is one working day.
+    cap_wall = cap.days * 24 * 60 + cap.clock_minutes
+    floor = cap_wall if cadence.clock == WALL else cap_wall * day // (24 * 60)
+    if agreed >= floor:
+        return cadence
+    within = cap if cadence.clock == WALL else Duration(days=cap_wall // (24 * 60), minutes=cap_wall % (24 * 60) * day
+                                                                   // (24 * 60), text=cap.text)
+    return Target(within, cadence.clock)

@@ -22,6 +22,7 @@ from gateway.outbound.configure import retry_policy
 from gateway.outbound.sender import claim, next_due, record
 from gateway.outbound.transports import Transport
 from gateway.work.digest import queue_digest
+from gateway.work.periodic import queue_periodic_reports
 from gateway.work.processor import process_pending
 from gateway.work.scheduler import next_wakeup, tick
 
@@ -69,6 +70,7 @@ class InlineWork:
     async def schedule_step(self) -> int:
         done = await self.database.run(tick, self.app, self.database.sessions, self.clock)
         done += await self.database.run(queue_digest, self.app, self.database.sessions, self.clock)
+        done += await self.database.run(queue_periodic_reports, self.app, self.database.sessions, self.clock)
         if done:
             self.wake_sender()
         return done

@@ -38,6 +38,7 @@ from gateway.logformat import configure_logging
 from gateway.daemon.heartbeat import Heartbeat
 from gateway.faults import crash_point, stall_point
 from gateway.work.digest import queue_digest
+from gateway.work.periodic import queue_periodic_reports
 from gateway.work.processor import process_pending
 from gateway.work.scheduler import next_wakeup, tick
 from gateway.outbound.configure import make_transport, retry_policy
@@ -105,6 +106,7 @@ class WorkLoop:
         """One SLA scheduler tick (gateway.work.scheduler): due notices become outbox rows."""
         done = tick(self.app, self.writers, self.clock, readers=self.readers)
         done += queue_digest(self.app, self.writers, self.clock)  # the operators' daily digest (issue 12)
+        done += queue_periodic_reports(self.app, self.writers, self.clock, self.readers)  # reviews (issue 14)
         if done:
             self._send_wake.set()
         return done

@@ -50,24 +50,45 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """The quarterly review of one customer's incidents: print it, write the HTML, or queue it (issue 5)."""
-    from gateway.clock import SystemClock
-    from gateway.ops.report import ReportError, figures, queue, recipients, render
+    """A customer's periodic review: print it, write the HTML, or queue it once (issues 5, 14).
 
+    Read at min(now, period end): run mid-quarter it says "to date". `--send`
+    shares the scheduler's dedupe key (customer, period): twice queues once.
+    """
+    from datetime import datetime
+
+    from gateway.clock import SystemClock
+    from gateway.work.review import ReportError, figures, queue, queued, recipients, render, review_key
+
+    now = SystemClock().now()
+    if args.at is not None:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            print(f"support-gateway: --at: not an RFC 3339 time with an offset: {args.at!r}", file=sys.stderr)
+            return 2
+        now = at
     settings = settings_of(args)
     app = build_app(settings, create_secret=False)
     with views.open_sessions(settings) as sessions:
         try:
             with sessions.begin() as session:
-                customer, report = figures(app, session, args.customer, args.quarter)
+                customer, report = figures(app, session, args.customer, args.quarter, now)
                 mail = render(app, customer, report)
                 if args.send:
-                    to = recipients(app, args.customer)
-                    if not to:
-                        raise ReportError(f"customer {args.customer!r} has no contacts or TAM to send to")
-                    row = queue(session, app, mail, to, SystemClock().now())
-                    session.flush()
-                    print(f"queued as outbox {row.id} to {', '.join(to)}")
+                    audience = recipients(app, session, args.customer)
+                    if not audience.to:
+                        raise ReportError(f"customer {args.customer!r} has no contacts to send to")
+                    earlier = queued(session, args.customer, report.label)
+                    if earlier is not None:
+                        print(f"already queued as outbox {earlier.id} ({earlier.state}): {report.label} "
+                              f"is sent once")
+                    else:
+                        row = queue(session, app, mail, audience, now, review_key(args.customer, report.label))
+                        session.flush()
+                        print(f"queued as outbox {row.id} to {', '.join(audience.everyone)}")
         except (ReportError, ValueError) as exc:
             print(f"support-gateway: report: {exc}", file=sys.stderr)
             return 1
@@ -95,7 +116,10 @@ def register(commands: Any) -> None:
 
     reporting = commands.add_parser("report", help="a customer's quarterly review (TAM, msa-enterprise)")
     reporting.add_argument("customer", help="the customer key")
-    reporting.add_argument("--quarter", required=True, help="e.g. 2026Q4")
+    reporting.add_argument("--quarter", required=True, help="e.g. 2026Q4 (also 2026H2, 2026-11, 2026)")
     reporting.add_argument("--html", metavar="FILE", help="also write the HTML version (chart inline) to FILE")
-    reporting.add_argument("--send", action="store_true", help="queue it to the customer's contacts and TAM")
+    reporting.add_argument("--at", metavar="TIME",
+                           help="read the figures as at this RFC 3339 time (default: now; capped at the period end)")
+    reporting.add_argument("--send", action="store_true",
+                           help="queue it (once per period) to the customer's contacts, TAM in copy")
     reporting.set_defaults(func=cmd_report)

@@ -136,6 +136,10 @@ def _plan(name: str, raw: dict[str, tuple[Path, dict[str, Any]]], calendars: dic
         )
         key = "periodic_report"
         periodic = data.get("periodic_report")
+        if periodic and not _tiles_the_year(Duration.parse(periodic)):
+            raise ValueError(f"{periodic!r}: use whole months that tile the year: 1mo, 3mo, 6mo or 12mo")
+        if not periodic and any(t.status_report == "periodic-report" for t in severities.values()):
+            raise ValueError('status_report = "periodic-report" needs a periodic_report (e.g. "3mo") to be in')
         return Plan(
             name=name,
             title=str(data.get("title", name)),
@@ -151,6 +155,11 @@ def _plan(name: str, raw: dict[str, tuple[Path, dict[str, Any]]], calendars: dic
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise PlanError(f"{path}: {key}: {exc!r}") from None
+
+
+def _tiles_the_year(every: Duration) -> bool:
+    """Periodic reviews cover calendar periods (quarters for 3mo: gateway.core.periods)."""
+    return every.months in (1, 3, 6, 12) and not (every.days or every.hours or every.minutes)
 
 
 def _target(data: dict[str, Any], duration_key: str) -> tuple[Duration, str]:
@@ -174,4 +183,5 @@ def _terms(data: dict[str, Any]) -> SeverityTerms:
     if "downgrade" in data:
         after, clock = _target(data["downgrade"], "after")
         downgrade = Downgrade(after, clock, int(data["downgrade"]["to"]))
-    return SeverityTerms(response, report, rungs, downgrade)
+    cap = data.get("status_report_at_most_every")
+    return SeverityTerms(response, report, rungs, downgrade, Duration.parse(cap) if cap else None)

@@ -46,7 +46,8 @@ def queue_digest(app: App, sessions: sessionmaker[Session], clock: Clock) -> int
         if not (facts["dead"] or facts["quarantined"] or facts["stale"]):
             return 0
         msg = _message(app, list(operators.addresses), facts, now)
-        session.add(OutboxMessage(kind=KIND_DIGEST, dedupe_key=digest_key(now), message_id=str(msg["Message-ID"]),
+        session.add(OutboxMessage(kind=KIND_DIGEST, dedupe_key=digest_key(now),
+                                  message_id=str(msg["Message-ID"]).strip("<>"),
                                   mail_from=app.sender_address, rcpt_tos=list(operators.addresses),
                                   raw=msg.as_bytes(policy=SMTP), state=codes.OUT_QUEUED, attempts=0,
                                   next_attempt_at=now, created_at=now))
@@ -82,7 +83,7 @@ def _message(app: App, to: list[str], facts: dict[str, Any], now: datetime) -> E
     msg["Subject"] = (f"[support-gateway] {len(facts['dead'])} dead, {len(facts['quarantined'])} quarantined, "
                       f"{len(facts['stale'])} stale IMAP")
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = new_message_id(app.sender_domain)
+    msg["Message-ID"] = f"<{new_message_id(app.sender_domain)}>"  # RFC 5322 §3.6.4: "<" id ">"
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to it
     msg[codes.LOOP_HEADER] = app.settings.gateway.loop_marker
     msg.set_content("\n".join(lines) + "\n")

@@ -33,6 +33,7 @@ def test_quarantined_mail_is_told_to_the_operators_in_one_digest_a_day(make_sett
         message = digest.message  # type: ignore[attr-defined]
         assert message["Subject"] == "[support-gateway] 0 dead, 1 quarantined, 0 stale IMAP"
         assert message["Auto-Submitted"] == "auto-generated"
+        assert str(message["Message-ID"]).startswith("<gw.") and str(message["Message-ID"]).endswith(">")
         body = message.get_content()
         assert "unknown-sender: stranger@elsewhere.test — Who reads this" in body
         with smtplib.SMTP("127.0.0.1", daemon.port, timeout=10) as client:

@@ -70,3 +70,24 @@ def test_the_work_loop_runs_a_scheduler_tick_after_processing(
     assert 0 < loop.schedule_idle_seconds() <= 1.0
     clock.advance(timedelta(hours=6))
     assert loop.schedule_step() == 1
+
+
+def test_the_work_loop_queues_the_quarterly_review_once_when_the_desk_opens_after_the_quarter(
+        make_settings, sessions, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from store.outbox import OutboxMessage
+
+    settings = make_settings()  # Acme is on msa-enterprise: periodic_report = "3mo"
+    app = build_app(settings)
+    clock = FixedClock(T0)
+    loop = WorkLoop(app, sessions, sessions, FolderTransport(tmp_path / "out"), RetryPolicy(), clock)
+    from tests.support.pipeline import Pipeline
+
+    Pipeline(app, sessions, clock)  # the customers, as the daemon syncs them at start-up
+    assert loop.schedule_step() == 0
+    clock.set(datetime(2027, 1, 4, 9, 59, tzinfo=JST))  # Monday: the Kaspersky desk opens at 10:00
+    assert loop.schedule_step() == 0
+    clock.set(datetime(2027, 1, 4, 10, 0, tzinfo=JST))
+    assert loop.schedule_step() == 1 and loop.schedule_step() == 0
+    with sessions() as session:
+        keys = list(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "quarterly")))
+    assert keys == ["quarterly:acme:2026Q4"]

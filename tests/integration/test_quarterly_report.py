@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from gateway.app import build_app
 from gateway.clock import FixedClock
-from gateway.ops.report import figures, queue, recipients, render
+from gateway.work.review import figures, queue, recipients, render
 from store.outbox import OutboxMessage
 from tests.support.mails import customer_mail
 from tests.support.pipeline import Pipeline
@@ -26,7 +26,7 @@ def test_the_quarterly_review_has_a_text_part_and_an_html_part_with_an_inline_ch
     with sessions.begin() as session:
         customer, report = figures(pipeline.app, session, "acme", "2026Q4")
         mail = render(pipeline.app, customer, report)
-        row = queue(session, pipeline.app, mail, recipients(pipeline.app, "acme"), clock.now())
+        row = queue(session, pipeline.app, mail, recipients(pipeline.app, session, "acme"), clock.now())
         session.flush()
         row_id = row.id
     assert report.opened == {3: 2} and len(report.still_open) == 2

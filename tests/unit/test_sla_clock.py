@@ -75,7 +75,7 @@ ROWS = [
     ("enhanced-plus", 4, jst(12, 2, 15, 30), None, {}),
     ("tam", 1, jst(11, 30, 9, 30), jst(11, 27, 19), {"support-manager": jst(11, 30, 10, 30)}),
     ("tam", 2, jst(11, 30, 10, 30), jst(11, 28, 17), {"support-manager": jst(12, 7, 14)}),
-    ("msa-enterprise", 1, jst(11, 27, 17, 30), jst(11, 28, 17), {"tam": jst(11, 27, 17, 30)}),
+    ("msa-enterprise", 1, jst(11, 27, 17, 30), None, {"tam": jst(11, 27, 17, 30)}),  # reports only by agreement
     ("msa-enterprise", 2, jst(11, 27, 21), None, {"tam": jst(11, 27, 21)}),
     ("msa-enterprise", 3, jst(11, 30, 15), None, {}),
     ("msa-enterprise", 4, jst(11, 30, 17), None, {}),
