@@ -203,46 +203,6 @@ class RelaySection(_WithSecret):
     timeout: float = Field(default=30.0, gt=0)
 
 
-_LOOPBACK = ("127.", "::1", "localhost")
-
-
-class ImapSection(_WithSecret):
-    """One mailbox to poll (issue 3): read with BODY.PEEK[], committed, then moved or flagged."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    host: str
-    port: int | None = Field(default=None, ge=1, le=65535)  # default 993 for tls, else 143
-    security: Literal["tls", "starttls", "plain"] = "tls"
-    user: str
-    mailbox: str = "INBOX"
-    mode: Literal["move", "flag"] = "move"  # flag: for servers without MOVE/UIDPLUS
-    processed_folder: str = "Processed"
-    poll_interval: float = Field(default=60.0, gt=0)
-    idle: bool = True
-    batch_size: int = Field(default=50, ge=1, le=1000)
-    timeout: float = Field(default=30.0, gt=0)
-    # SASL XOAUTH2 (issue 12) instead of LOGIN: the access token is read from token_file at
-    # every login, so a token rotated by an outside agent is picked up at the next connect.
-    auth: Literal["password", "oauth2"] = "password"
-    token_file: Path | None = None
-
-    @model_validator(mode="after")
-    def _oauth2_needs_a_token(self) -> ImapSection:
-        if self.auth == "oauth2" and self.token_file is None:
-            raise ValueError('auth: "oauth2" needs token_file (the file holding the access token)')
-        return self
-
-    @model_validator(mode="after")
-    def _plain_only_on_loopback(self) -> ImapSection:
-        if self.security == "plain" and not self.host.startswith(_LOOPBACK):
-            raise ValueError(f"security: plain IMAP is allowed only on loopback, not {self.host!r}")
-        return self
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or (993 if self.security == "tls" else 143)
-
-
 class TokensSection(Section):
     """The secret behind reply tokens (gateway.core.tokens): an environment variable, a file or a credential.
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.clock import FixedClock
 from gateway.intake.imap import ImapPoller
-from gateway.intake.imap_conn import ImapAuthError
+from gateway.intake.imap_errors import ImapAuthError
 from store.inbound import InboundMessage
 from gateway.ops.cli import main as cli_main
 from tests.conftest import settings_dict
