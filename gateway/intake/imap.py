@@ -19,6 +19,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 
 IDLE_RENEW_SECONDS = 28 * 60  # RFC 2177 §3: re-issue IDLE at least every 29 minutes
 QUICK_SESSION_SECONDS = 60.0  # a session that fails sooner than this counts towards a pause
+# Polls by (account, outcome) since this process started, for /metrics (gateway.daemon.metrics):
+# the pollers run in the daemon itself, so a counter in memory is what Prometheus wants here.
+POLLS_BY_OUTCOME: Counter[tuple[str, str]] = Counter()
+POLL_OK, POLL_AUTH_FAILED, POLL_ERROR = "ok", "auth-failed", "error"
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class ImapPoller:
         try:
             if self._conn is None:
                 self._conn = self._connect()
-            return poll_mailbox(self._conn, self.ctx)
+            return self._poll(self._conn)
         except BaseException:
             self.close()
             raise
@@ -147,8 +152,13 @@ class ImapPoller:
         """Poll until a poll finds nothing more to do (mail may arrive while we work)."""
         while not self.stop.is_set():
             assert self._conn is not None
-            if poll_mailbox(self._conn, self.ctx).progress == 0:
+            if self._poll(self._conn).progress == 0:
                 return
+
+    def _poll(self, conn: ImapConnection) -> PollStats:
+        stats = poll_mailbox(conn, self.ctx)
+        POLLS_BY_OUTCOME[(self.account.name, POLL_OK)] += 1
+        return stats
 
     def _wait_for_mail(self) -> None:
         conn = self._conn
@@ -195,6 +205,7 @@ class ImapPoller:
 
     def _note_failure(self, error: BaseException | None, retry_in: float | None) -> None:
         account = self.account
+        POLLS_BY_OUTCOME[(account.name, POLL_AUTH_FAILED if isinstance(error, ImapAuthError) else POLL_ERROR)] += 1
         when = f"; next attempt in {retry_in:.0f} s" if retry_in is not None else "; reconnecting"
         if isinstance(error, TokenEndpointError):
             text = f"no OAuth2 access token for {account.user} from token_url {account.token_url}: {error}"
