@@ -125,7 +125,11 @@ class AccessTokens:
             with urllib.request.urlopen(request, timeout=account.timeout) as response:  # noqa: S310 - https or loopback
                 body = response.read()
         except urllib.error.HTTPError as exc:
-            raise TokenEndpointError(f"HTTP {exc.code}{_oauth_error(exc.read())}") from None
+            try:
+                detail = _oauth_error(exc.read())
+            except OSError:
+                detail = ""
+            raise TokenEndpointError(f"HTTP {exc.code}{detail}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise TokenEndpointError(f"token endpoint unreachable: {reason}") from None
@@ -141,11 +145,10 @@ class AccessTokens:
         rotated = answer.get("refresh_token")
         if isinstance(rotated, str) and rotated and account.refresh_token_file is not None:
             self._keep_refresh_token(rotated)
-        lifetime = answer.get("expires_in")
-        expires_at = now + float(lifetime) if isinstance(lifetime, int | float) else None
+        lifetime = _seconds(answer.get("expires_in"))
         log.info("imap[%s]: got an OAuth2 access token from %s%s", account.name, account.token_url,
-                 f" (expires in {float(lifetime):.0f} s)" if expires_at is not None else "")
-        return token, expires_at
+                 f" (expires in {lifetime:.0f} s)" if lifetime is not None else "")
+        return token, (now + lifetime if lifetime is not None else None)
 
     # -- the refresh token's file ------------------------------------------------------------------
 
@@ -195,6 +198,16 @@ def write_secret_atomically(path: Path, text: str) -> None:
         os.fsync(folder)  # the rename itself survives a power cut
     finally:
         os.close(folder)
+
+
+def _seconds(value: object) -> float | None:
+    """expires_in (RFC 6749 §5.1): a number of seconds; some endpoints send it as a string. None: not given."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None
 
 
 def _oauth_error(body: bytes) -> str:

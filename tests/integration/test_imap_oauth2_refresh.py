@@ -113,6 +113,22 @@ def test_the_token_is_cached_until_a_minute_before_it_expires(
     assert tokens.get() != first
 
 
+def test_an_expires_in_sent_as_a_string_still_ends_the_cached_token_in_time(
+        make_settings, oauth_stand: OAuthStand, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    user = oauth_stand.dovecot.add_user()
+    refresh_file = _refresh_token_file(oauth_stand, user, tmp_path)
+    account = _account(make_settings, oauth_stand, user, tmp_path, refresh_token_file=str(refresh_file))
+    now = [1000.0]
+    tokens = AccessTokens(account, SECRET, monotonic=lambda: now[0])
+    oauth_stand.provider.expires_in = "120"  # type: ignore[assignment] - as some endpoints send it
+    try:
+        first = tokens.get()
+        now[0] += 61
+        assert tokens.get() != first
+    finally:
+        oauth_stand.provider.expires_in = 3600
+
+
 def test_a_revoked_cached_token_is_replaced_by_a_fresh_one_at_the_next_login(
         make_settings, oauth_stand: OAuthStand, sessions, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     user = oauth_stand.dovecot.add_user()
