@@ -58,6 +58,9 @@ class GatewaySection(Section):
     process_batch: int = Field(default=100, ge=1, le=10_000)
     # Process and send in a separate work process (the second core); false = on the daemon's loop.
     work_process: bool = True
+    # How long a stopping daemon lets the work process finish its step and drain before killing it
+    # (gateway.daemon.supervisor). At most 30 s, which the unit's TimeoutStopSec= is sized for.
+    work_stop_seconds: float = Field(default=30.0, gt=0, le=30.0)
     # Answer mail from an unknown address of a known customer's domain with a polite note saying
     # who may open incidents (the mail is held for an operator either way; issue 4).
     held_reply: bool = True

@@ -31,6 +31,8 @@ from tests.support.relay_sink import RelaySink
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPORT = "support@support.example.test"
+# [gateway] work_stop_seconds here: a stuck work process is killed after this at teardown, not 30 s.
+STOP_SECONDS = 2.0
 
 
 def fetch(address: str, path: str) -> tuple[int, str]:
@@ -61,14 +63,15 @@ def watched(make_settings, relay_sink: RelaySink) -> Iterator[Callable[..., Runn
 
     def start(imap: list[dict[str, object]] | None = None, **metrics: object) -> RunningDaemon:
         settings: Settings = make_settings(relay={"host": "127.0.0.1", "port": relay_sink.port, "timeout": 5},
-                                           metrics={"listen": "127.0.0.1:0", **metrics}, imap=imap or [])
+                                           metrics={"listen": "127.0.0.1:0", **metrics}, imap=imap or [],
+                                           gateway={"work_stop_seconds": STOP_SECONDS})
         daemon = RunningDaemon(settings).start(timeout=60)
         started.append(daemon)
         return daemon
 
     yield start
     for daemon in started:
-        daemon.stop(timeout=90)  # a stuck work process is killed after the supervisor's 30 s
+        daemon.stop(timeout=90)  # a stuck work process is killed after STOP_SECONDS
 
 
 def metric(text: str, name: str) -> float:
@@ -227,7 +230,7 @@ def test_the_watchdog_is_fed_while_the_work_loop_runs_and_starves_when_it_is_stu
     port = _free_port()
     config = tmp_path / "gateway.toml"
     config.write_text(settings_toml(settings_dict(
-        tmp_path, db_url, smtp={"host": "127.0.0.1", "port": port},
+        tmp_path, db_url, smtp={"host": "127.0.0.1", "port": port}, gateway={"work_stop_seconds": STOP_SECONDS},
         relay={"host": "127.0.0.1", "port": relay_sink.port, "timeout": 5})), encoding="utf-8")
     environment = {key: value for key, value in os.environ.items() if key not in (CRASH_ENV, STALL_ENV)}
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
@@ -251,3 +254,4 @@ def test_the_watchdog_is_fed_while_the_work_loop_runs_and_starves_when_it_is_stu
                 daemon.wait(60)
     log = (tmp_path / "stderr.log").read_text(encoding="utf-8")
     assert "no watchdog ping" in log
+    assert f"did not drain in {STOP_SECONDS:.0f} s; killed" in log  # the stop did not wait the default 30 s
