@@ -21,6 +21,7 @@ from gateway.settings import ImapSection
 from gateway.ops.cli import main as cli_main
 from store.inbound import InboundMessage
 from tests.conftest import settings_dict
+from tests.support.daemon import RunningDaemon
 from tests.support.dovecot import MailUser, free_port, settings_toml
 from tests.support.mails import customer_mail
 from tests.support.oauth import OAuthStand, oauth_stand  # noqa: F401 - a fixture
@@ -144,6 +145,23 @@ def test_a_revoked_cached_token_is_replaced_by_a_fresh_one_at_the_next_login(
     _poll(poller)
     assert _imported(sessions) == 2
     assert [t for t, owner in oauth_stand.provider.active.items() if owner == user.name] != revoked
+
+
+def test_the_daemon_reads_the_client_secret_at_start_and_imports_mail_with_a_token_it_fetched(
+        make_settings, oauth_stand: OAuthStand, sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    user = oauth_stand.dovecot.add_user()
+    refresh_file = _refresh_token_file(oauth_stand, user, tmp_path)
+    account = _account(make_settings, oauth_stand, user, tmp_path, refresh_token_file=str(refresh_file))
+    oauth_stand.dovecot.append(user, [customer_mail(subject="Through the daemon")])
+    daemon = RunningDaemon(make_settings(imap=[account.model_dump(mode="json", exclude_none=True)])).start()
+    try:
+        deadline = time.monotonic() + 20
+        while _imported(sessions) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        daemon.stop()
+    assert _imported(sessions) == 1
+    assert oauth_stand.provider.grants[-1]["client_secret"] == SECRET
 
 
 def _errors_while_running(poller: ImapPoller, caplog: pytest.LogCaptureFixture) -> list[str]:
