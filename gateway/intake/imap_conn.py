@@ -68,6 +68,8 @@ class ImapConnection:
     def open(self) -> None:
         """Connect (implicit TLS, STARTTLS or loopback plain), log in, learn the capabilities."""
         account = self.account
+        # The token first: no server connection waits idle while the token endpoint answers.
+        token = self._tokens.get() if account.auth == "oauth2" else None
         context = ssl.create_default_context() if account.security != "plain" else None
         client = IMAPClient(account.host, port=account.effective_port, ssl=account.security == "tls",
                             ssl_context=context, timeout=account.timeout)
@@ -75,8 +77,8 @@ class ImapConnection:
             if account.security == "starttls":
                 client.starttls(context)  # RFC 3501 §6.2.1; refuses to go on in clear if it fails
             try:
-                if account.auth == "oauth2":
-                    self._bearer_login(client)
+                if token is not None:
+                    self._bearer_login(client, token)
                 else:
                     client.login(account.user, self._password)
             except LoginError as exc:
@@ -89,9 +91,8 @@ class ImapConnection:
         self._client = client
         self._folders = set()
 
-    def _bearer_login(self, client: IMAPClient) -> None:
+    def _bearer_login(self, client: IMAPClient, token: str) -> None:
         """SASL XOAUTH2 (Google's and Microsoft's) or OAUTHBEARER (RFC 7628 §3.1) with the current access token."""
-        token = self._tokens.get()
         if self.account.sasl == "oauthbearer":
             client.oauthbearer_login(self.account.user, token)
         else:
