@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from gateway import codes
@@ -20,11 +20,15 @@ from gateway.settings import Settings
 from store.checkpoints import ImapMailboxHealth
 from store.inbound import InboundMessage
 from store.incidents import Incident, IncidentEvent
+from store.outbox import OutboxMessage
 from store.outbox_repair import backlog
 
 # An IMAP mailbox is stale when it has had no successful poll for three poll intervals and a minute;
 # its poller is stuck when it has not even tried (no poll, no error) for as long.
 STALE_POLLS, STALE_GRACE_SECONDS = 3, 60
+# Upper bounds of the send-latency histogram, in seconds: from "the relay took it at once" to
+# "it waited out a day of retries" (the sender's back-off goes up to hours).
+SEND_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 24 * 3600.0)
 
 
 def intake(session: Session, now: datetime) -> dict[str, Any]:
@@ -76,7 +80,25 @@ def incidents(session: Session) -> dict[str, Any]:
     return {"by_status": {str(k): int(v) for k, v in by_status.items()}, "sla_breaches": breaches}
 
 
+def send_latency(session: Session) -> dict[str, Any]:
+    """How long outgoing mail waited from its outbox row's creation to the relay's 250, as a histogram.
+
+    Derived from the rows (created_at, sent_at) at each look, not counted by the process that
+    sends: the work process that records the 250 is not the daemon that serves /metrics, and the
+    figures then survive restarts. One aggregate query; the buckets are cumulative, as Prometheus'.
+    """
+    if session.get_bind().dialect.name == "sqlite":  # UTCDateTime stores naive UTC text there
+        waited = (func.julianday(OutboxMessage.sent_at) - func.julianday(OutboxMessage.created_at)) * 86400.0
+    else:
+        waited = cast(func.extract("epoch", OutboxMessage.sent_at - OutboxMessage.created_at), Float)
+    columns = [func.count(), func.coalesce(func.sum(waited), 0.0)]
+    columns += [func.coalesce(func.sum(case((waited <= bound, 1), else_=0)), 0) for bound in SEND_BUCKETS]
+    count, total, *within = session.execute(select(*columns).where(OutboxMessage.sent_at.is_not(None))).one()
+    return {"count": int(count), "sum_seconds": max(float(total), 0.0),
+            "buckets": [[bound, int(n)] for bound, n in zip(SEND_BUCKETS, within, strict=True)]}
+
+
 def snapshot(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
     """Everything `status --json` prints and `/metrics` exports, read in one session."""
     return {"at": now.isoformat(), "intake": intake(session, now), "imap": imap_mailboxes(session, settings, now),
-            "outbox": backlog(session, now), "incidents": incidents(session)}
+            "outbox": backlog(session, now), "send_latency": send_latency(session), "incidents": incidents(session)}

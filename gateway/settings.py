@@ -6,8 +6,8 @@ SUPPORT_GATEWAY_DATABASE_URL overrides `[database] url`.
 
 Relative paths in the file are taken from the file's own folder, so a command
 means the same thing from any working directory. The sections themselves live
-in gateway.settings_sections, gateway.settings_people, gateway.settings_auth and
-gateway.settings_lmtp; import them from here. Errors are gateway.settings_problems'.
+in gateway.settings_sections, gateway.settings_people, gateway.settings_auth, gateway.settings_imap
+and gateway.settings_lmtp; import them from here. Errors are gateway.settings_problems'.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from gateway.settings_auth import AuthenticationSection
 from gateway.settings_limits import LimitsSection
 from gateway.settings_mail import MailSection
+from gateway.settings_imap import ImapSection
 from gateway.settings_lmtp import LmtpSection
 from gateway.settings_ops import LoggingSection, MetricsSection, OperatorsSection
 from gateway.settings_people import AgreedReportSection, CustomerSection, EngineersSection
@@ -31,7 +32,6 @@ from gateway.settings_sections import (
     Address,
     DatabaseSection,
     GatewaySection,
-    ImapSection,
     OutboundSection,
     RelaySection,
     Section,

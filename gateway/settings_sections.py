@@ -58,6 +58,9 @@ class GatewaySection(Section):
     process_batch: int = Field(default=100, ge=1, le=10_000)
     # Process and send in a separate work process (the second core); false = on the daemon's loop.
     work_process: bool = True
+    # How long a stopping daemon lets the work process finish its step and drain before killing it
+    # (gateway.daemon.supervisor). At most 30 s, which the unit's TimeoutStopSec= is sized for.
+    work_stop_seconds: float = Field(default=30.0, gt=0, le=30.0)
     # Answer mail from an unknown address of a known customer's domain with a polite note saying
     # who may open incidents (the mail is held for an operator either way; issue 4).
     held_reply: bool = True
@@ -201,46 +204,6 @@ class RelaySection(_WithSecret):
     ca_file: Path | None = None  # trust this CA (a private relay); the system store otherwise
     username: str | None = None
     timeout: float = Field(default=30.0, gt=0)
-
-
-_LOOPBACK = ("127.", "::1", "localhost")
-
-
-class ImapSection(_WithSecret):
-    """One mailbox to poll (issue 3): read with BODY.PEEK[], committed, then moved or flagged."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    host: str
-    port: int | None = Field(default=None, ge=1, le=65535)  # default 993 for tls, else 143
-    security: Literal["tls", "starttls", "plain"] = "tls"
-    user: str
-    mailbox: str = "INBOX"
-    mode: Literal["move", "flag"] = "move"  # flag: for servers without MOVE/UIDPLUS
-    processed_folder: str = "Processed"
-    poll_interval: float = Field(default=60.0, gt=0)
-    idle: bool = True
-    batch_size: int = Field(default=50, ge=1, le=1000)
-    timeout: float = Field(default=30.0, gt=0)
-    # SASL XOAUTH2 (issue 12) instead of LOGIN: the access token is read from token_file at
-    # every login, so a token rotated by an outside agent is picked up at the next connect.
-    auth: Literal["password", "oauth2"] = "password"
-    token_file: Path | None = None
-
-    @model_validator(mode="after")
-    def _oauth2_needs_a_token(self) -> ImapSection:
-        if self.auth == "oauth2" and self.token_file is None:
-            raise ValueError('auth: "oauth2" needs token_file (the file holding the access token)')
-        return self
-
-    @model_validator(mode="after")
-    def _plain_only_on_loopback(self) -> ImapSection:
-        if self.security == "plain" and not self.host.startswith(_LOOPBACK):
-            raise ValueError(f"security: plain IMAP is allowed only on loopback, not {self.host!r}")
-        return self
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or (993 if self.security == "tls" else 143)
 
 
 class TokensSection(Section):

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
+from prometheus_client.utils import floatToGoString
 
+from gateway.intake.imap import POLLS_BY_OUTCOME
 from gateway.intake.smtp_data import REPLIES_BY_CODE
 
 PREFIX = "support_gateway_"
@@ -73,6 +75,12 @@ def _families(reading: Reading) -> Iterator[Metric]:
     for code, count in sorted(REPLIES_BY_CODE.items()):
         replies.add_metric([code], count)
     yield replies
+    polls = CounterMetricFamily(PREFIX + "imap_polls", "IMAP polls this daemon made, by account and outcome "
+                                "(ok, auth-failed: a refused login or no OAuth2 token, error)",
+                                labels=["account", "outcome"])
+    for (account, outcome), count in sorted(POLLS_BY_OUTCOME.items()):
+        polls.add_metric([account, outcome], count)
+    yield polls
     snapshot = reading.snapshot
     if snapshot is None:
         return
@@ -99,6 +107,10 @@ def _families(reading: Reading) -> Iterator[Metric]:
                  outbox["dead"])
     yield _gauge("outbox_oldest_queued_seconds", "age of the oldest queued outgoing mail",
                  outbox["oldest_queued_seconds"])
+    latency = snapshot["send_latency"]
+    buckets = [(floatToGoString(bound), float(n)) for bound, n in latency["buckets"]] + [("+Inf", float(latency["count"]))]
+    yield HistogramMetricFamily(PREFIX + "send_seconds", "seconds from an outbox row's creation to the relay's 250",
+                                buckets=buckets, sum_value=latency["sum_seconds"])
     opened = _gauge("incidents", "incidents by status", labels=["status"])
     for status, count in sorted(incidents["by_status"].items()):
         opened.add_metric([status], count)

@@ -38,7 +38,7 @@ from gateway.settings import Settings
 log = logging.getLogger(__name__)
 
 WORKER_START_SECONDS = 30.0  # spawn, imports, app, engines take a few seconds; systemd waits 90 s by default
-WORKER_STOP_SECONDS = 30.0
+WORKER_STOP_SECONDS = 30.0  # the longest [gateway] work_stop_seconds may be: the unit's TimeoutStopSec= allows it
 WORKER_RESTART_SECONDS = 1.0  # the first pause before a restart; doubled while restarts keep failing
 WORKER_RESTART_MAX_SECONDS = 60.0
 WORKER_STEADY_SECONDS = 60.0  # a work process that ran this long before it died starts the pauses afresh
@@ -67,6 +67,7 @@ class WorkProcess:
         self.doorbell = Doorbell()
         self.heartbeat = Heartbeat(self.context.RawValue("d", 0.0))  # shared with each work process it starts
         self.log_format = settings.logging.format
+        self.stop_seconds = min(settings.gateway.work_stop_seconds, WORKER_STOP_SECONDS)
 
     def wake(self) -> None:
         self.doorbell.ring()
@@ -139,11 +140,11 @@ class WorkProcess:
         return _Child(process, stop_flag, time.monotonic())
 
     async def _stop(self, child: _Child) -> None:
-        """Tell the work process to drain and stop; kill it if it has not done so in WORKER_STOP_SECONDS."""
+        """Tell the work process to drain and stop; kill it if it has not done so in [gateway] work_stop_seconds."""
         child.stop_flag.set()
         self.doorbell.ring()
-        if not await _exited(child.process, WORKER_STOP_SECONDS):
-            log.error("work process %s did not drain in %.0f s; killed", child.process.pid, WORKER_STOP_SECONDS)
+        if not await _exited(child.process, self.stop_seconds):
+            log.error("work process %s did not drain in %.0f s; killed", child.process.pid, self.stop_seconds)
         await _release(child.process)
 
 

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ from tenacity import RetryCallState, Retrying, retry_if_not_exception_type, wait
 
 from gateway.clock import Clock
 from gateway.database import Database
-from gateway.intake.imap_conn import ImapAuthError, ImapConnection
+from gateway.intake.imap_conn import ImapConnection
+from gateway.intake.imap_errors import ImapAuthError
+from gateway.intake.imap_oauth import AccessTokens, TokenEndpointError
 from gateway.intake.imap_lease import LeaseLost, MailboxLease
 from gateway.intake.imap_ledger import record_failure
 from gateway.intake.imap_poll import PollContext, PollStats, SubmitDb, poll_mailbox, run_here
@@ -39,6 +42,10 @@ log = logging.getLogger(__name__)
 
 IDLE_RENEW_SECONDS = 28 * 60  # RFC 2177 §3: re-issue IDLE at least every 29 minutes
 QUICK_SESSION_SECONDS = 60.0  # a session that fails sooner than this counts towards a pause
+# Polls by (account, outcome) since this process started, for /metrics (gateway.daemon.metrics):
+# the pollers run in the daemon itself, so a counter in memory is what Prometheus wants here.
+POLLS_BY_OUTCOME: Counter[tuple[str, str]] = Counter()
+POLL_OK, POLL_AUTH_FAILED, POLL_ERROR = "ok", "auth-failed", "error"
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,8 @@ class ImapPoller:
         # With a node name, only the holder of the account's lease polls (issue 15, gateway.intake.imap_lease).
         self.lease: MailboxLease | None = MailboxLease(self.ctx, node) if node is not None else None
         self._conn: ImapConnection | None = None
+        # For auth = "oauth2" the secret handed in is the token endpoint's client secret, if any.
+        self.tokens = AccessTokens(account, (password or None) if account.auth == "oauth2" else None)
         self._network_wait = wait_exponential_jitter(initial=backoff.first, max=backoff.max, jitter=backoff.first)
 
     # -- one poll (tests, tools) -----------------------------------------------------------------
@@ -79,7 +88,7 @@ class ImapPoller:
         try:
             if self._conn is None:
                 self._conn = self._connect()
-            return poll_mailbox(self._conn, self.ctx)
+            return self._poll(self._conn)
         except BaseException:
             self.close()
             raise
@@ -143,8 +152,13 @@ class ImapPoller:
         """Poll until a poll finds nothing more to do (mail may arrive while we work)."""
         while not self.stop.is_set():
             assert self._conn is not None
-            if poll_mailbox(self._conn, self.ctx).progress == 0:
+            if self._poll(self._conn).progress == 0:
                 return
+
+    def _poll(self, conn: ImapConnection) -> PollStats:
+        stats = poll_mailbox(conn, self.ctx)
+        POLLS_BY_OUTCOME[(self.account.name, POLL_OK)] += 1
+        return stats
 
     def _wait_for_mail(self) -> None:
         conn = self._conn
@@ -158,8 +172,20 @@ class ImapPoller:
             self.stop.wait(interval)
 
     def _connect(self) -> ImapConnection:
-        conn = ImapConnection(self.account, self._password)
-        conn.open()
+        """Open and log in; a refused cached OAuth2 token is dropped and a fresh one tried once."""
+        conn = ImapConnection(self.account, self._password, self.tokens)
+        try:
+            conn.open()
+        except ImapAuthError as exc:
+            if self.account.auth != "oauth2" or not self.tokens.refreshable or isinstance(exc, TokenEndpointError):
+                raise
+            self.tokens.forget()  # refused: revoked, or expired before its expires_in
+            if self.tokens.fetched_last:
+                raise  # a token fresh from the endpoint: another one will not fare better
+            log.info("imap[%s]: the server refused the cached OAuth2 access token (%s); asking %s for a "
+                     "fresh one", self.account.name, exc, self.account.token_url)
+            conn = ImapConnection(self.account, self._password, self.tokens)
+            conn.open()
         return conn
 
     # -- back-off --------------------------------------------------------------------------------
@@ -179,10 +205,15 @@ class ImapPoller:
 
     def _note_failure(self, error: BaseException | None, retry_in: float | None) -> None:
         account = self.account
+        POLLS_BY_OUTCOME[(account.name, POLL_AUTH_FAILED if isinstance(error, ImapAuthError) else POLL_ERROR)] += 1
         when = f"; next attempt in {retry_in:.0f} s" if retry_in is not None else "; reconnecting"
-        if isinstance(error, ImapAuthError):
+        if isinstance(error, TokenEndpointError):
+            text = f"no OAuth2 access token for {account.user} from token_url {account.token_url}: {error}"
+            log.error("imap[%s]: %s (check client_id, the client secret and the refresh token)%s",
+                      account.name, text, when)
+        elif isinstance(error, ImapAuthError):
             text = f"authentication failed for {account.user} at {account.host}:{account.effective_port}: {error}"
-            hint = "check the token_file" if account.auth == "oauth2" else "check the password"
+            hint = f"check the {account.token_source}" if account.auth == "oauth2" else "check the password"
             log.error("imap[%s]: %s (%s)%s", account.name, text, hint, when)
         else:
             text = f"{type(error).__name__}: {error}"
@@ -198,12 +229,16 @@ class ImapPoller:
 
 
 def imap_credentials(settings: Settings) -> list[tuple[ImapSection, str]]:
-    """Each [[imap]] account with its password, read now so a missing secret stops the start-up."""
+    """Each [[imap]] account with its secret, read now so a missing secret stops the start-up.
+
+    The secret is the password, or for auth = "oauth2" the token endpoint's client secret ("" when
+    there is none: a token_file, or a public client); the access token itself is fetched at login.
+    """
     found = []
     for index, account in enumerate(settings.imap):
         password = account.password(f"imap[{index}]")
         if account.auth == "oauth2":
-            password = password or ""  # the token is read from token_file at each login
+            password = account.client_secret(f"imap[{index}]") or ""
         if password is None:
             raise SettingsError(f"imap[{index}]: password_env or password_file is required")
         found.append((account, password))

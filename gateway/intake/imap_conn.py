@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
+from gateway.intake.imap_errors import ImapAuthError
+from gateway.intake.imap_oauth import AccessTokens
 from gateway.settings import ImapSection
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,6 @@ IMPORTED_KEYWORD = "$SupportGatewayImported"  # flag mode: a keyword humans can 
 IDLE_TICK_SECONDS = 0.5  # how often an IDLE wait looks at the stop flag
 # RFC 5530 response codes of a refused LOGIN that say "not your password, try again later".
 _TRANSIENT_LOGIN_CODES = ("[UNAVAILABLE]", "[SERVERBUG]", "[INUSE]", "[LIMIT]")
-
-
-class ImapAuthError(Exception):
-    """The server refused our credentials (RFC 3501 §6.2.3 LOGIN NO, RFC 5530 AUTHENTICATIONFAILED)."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +54,10 @@ class Fetched:
 
 
 class ImapConnection:
-    def __init__(self, account: ImapSection, password: str) -> None:
+    def __init__(self, account: ImapSection, password: str, tokens: AccessTokens | None = None) -> None:
         self.account = account
         self._password = password
+        self._tokens = tokens or AccessTokens(account)
         self._client: IMAPClient | None = None
         self._folders: set[str] = set()
         self._mailbox: str | None = None
@@ -69,6 +68,8 @@ class ImapConnection:
     def open(self) -> None:
         """Connect (implicit TLS, STARTTLS or loopback plain), log in, learn the capabilities."""
         account = self.account
+        # The token first: no server connection waits idle while the token endpoint answers.
+        token = self._tokens.get() if account.auth == "oauth2" else None
         context = ssl.create_default_context() if account.security != "plain" else None
         client = IMAPClient(account.host, port=account.effective_port, ssl=account.security == "tls",
                             ssl_context=context, timeout=account.timeout)
@@ -76,9 +77,8 @@ class ImapConnection:
             if account.security == "starttls":
                 client.starttls(context)  # RFC 3501 §6.2.1; refuses to go on in clear if it fails
             try:
-                if account.auth == "oauth2":
-                    # SASL XOAUTH2; the token is read afresh at every login, so a rotated file counts.
-                    client.oauth2_login(account.user, read_access_token(account))
+                if token is not None:
+                    self._bearer_login(client, token)
                 else:
                     client.login(account.user, self._password)
             except LoginError as exc:
@@ -90,6 +90,13 @@ class ImapConnection:
             raise
         self._client = client
         self._folders = set()
+
+    def _bearer_login(self, client: IMAPClient, token: str) -> None:
+        """SASL XOAUTH2 (Google's and Microsoft's) or OAUTHBEARER (RFC 7628 §3.1) with the current access token."""
+        if self.account.sasl == "oauthbearer":
+            client.oauthbearer_login(self.account.user, token)
+        else:
+            client.oauth2_login(self.account.user, token)
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -253,22 +260,6 @@ class ImapConnection:
 
     def noop(self) -> None:
         self.client.noop()
-
-
-def read_access_token(account: ImapSection) -> str:
-    """The OAuth2 access token now in `token_file`; a missing or empty file is a refused login.
-
-    Read at every connect, never cached: an outside agent (a cron job, a sidecar) rotates
-    the file before the token expires, and the next login must use the new one.
-    """
-    assert account.token_file is not None  # ImapSection refuses auth="oauth2" without it
-    try:
-        token = account.token_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ImapAuthError(f"cannot read token_file {account.token_file}: {exc.strerror or exc}") from None
-    if not token:
-        raise ImapAuthError(f"token_file {account.token_file} is empty")
-    return token
 
 
 def _text(exc: BaseException) -> str:

@@ -25,12 +25,14 @@ from gateway.faults import CRASH_ENV, STALL_ENV
 from gateway.settings import Settings
 from tests.conftest import settings_dict
 from tests.support.daemon import RunningDaemon
-from tests.support.dovecot import settings_toml
+from tests.support.dovecot import PASSWORD_ENV, Dovecot, dovecot, settings_toml  # noqa: F401 - a fixture
 from tests.support.mails import customer_mail
 from tests.support.relay_sink import RelaySink
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPORT = "support@support.example.test"
+# [gateway] work_stop_seconds here: a stuck work process is killed after this at teardown, not 30 s.
+STOP_SECONDS = 2.0
 
 
 def fetch(address: str, path: str) -> tuple[int, str]:
@@ -59,16 +61,17 @@ def send(port: int, mail: bytes, sender: str = "alice@example.test") -> None:
 def watched(make_settings, relay_sink: RelaySink) -> Iterator[Callable[..., RunningDaemon]]:  # type: ignore[no-untyped-def]
     started: list[RunningDaemon] = []
 
-    def start(**metrics: object) -> RunningDaemon:
+    def start(imap: list[dict[str, object]] | None = None, **metrics: object) -> RunningDaemon:
         settings: Settings = make_settings(relay={"host": "127.0.0.1", "port": relay_sink.port, "timeout": 5},
-                                           metrics={"listen": "127.0.0.1:0", **metrics})
+                                           metrics={"listen": "127.0.0.1:0", **metrics}, imap=imap or [],
+                                           gateway={"work_stop_seconds": STOP_SECONDS})
         daemon = RunningDaemon(settings).start(timeout=60)
         started.append(daemon)
         return daemon
 
     yield start
     for daemon in started:
-        daemon.stop(timeout=90)  # a stuck work process is killed after the supervisor's 30 s
+        daemon.stop(timeout=90)  # a stuck work process is killed after STOP_SECONDS
 
 
 def metric(text: str, name: str) -> float:
@@ -94,6 +97,43 @@ def test_metrics_count_a_mail_by_outcome_and_the_acknowledgement_it_caused(
     assert metric(text, "support_gateway_work_loop_age_seconds") < 5
     assert metric(text, "support_gateway_up") == 1.0
     assert "# TYPE support_gateway_sla_response_breaches_total counter" in text
+
+
+def test_metrics_show_how_long_the_acknowledgement_waited_for_the_relay_as_a_histogram(
+        watched: Callable[..., RunningDaemon], relay_sink: RelaySink) -> None:
+    daemon = watched()
+    assert daemon.ready is not None and daemon.ready.metrics is not None
+    send(daemon.port, customer_mail(subject="Printer on fire"))
+    relay_sink.wait_for(1, timeout=30)
+    wait_until(lambda: "support_gateway_send_seconds_count 1.0" in fetch(daemon.ready.metrics, "/metrics")[1], 20,
+               "the acknowledgement in the send-latency histogram")
+    text = fetch(daemon.ready.metrics, "/metrics")[1]
+    assert "# TYPE support_gateway_send_seconds histogram" in text
+    # Sent at once by a relay on this machine: inside the first bucket, and so inside every larger one.
+    assert metric(text, 'support_gateway_send_seconds_bucket{le="1.0"}') == 1.0
+    assert metric(text, 'support_gateway_send_seconds_bucket{le="+Inf"}') == 1.0
+    assert 0.0 <= metric(text, "support_gateway_send_seconds_sum") < 1.0
+
+
+def test_metrics_count_imap_polls_by_account_and_outcome(
+        watched: Callable[..., RunningDaemon], dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    good, locked_out = dovecot.add_user(), dovecot.add_user()
+    monkeypatch.setenv(PASSWORD_ENV, good.password)
+    monkeypatch.setenv("SG_TEST_WRONG_PASSWORD", "not-the-password")
+    daemon = watched(imap=[dovecot.account(good, name=f"good-{good.name}"),
+                           dovecot.account(locked_out, name=f"bad-{locked_out.name}",
+                                           password_env="SG_TEST_WRONG_PASSWORD")])
+    assert daemon.ready is not None and daemon.ready.metrics is not None
+
+    def polls(account: str, outcome: str) -> float:
+        lines = [line for line in fetch(daemon.ready.metrics, "/metrics")[1].splitlines()  # type: ignore[union-attr]
+                 if line.startswith(f'support_gateway_imap_polls_total{{account="{account}",outcome="{outcome}"}} ')]
+        return float(lines[0].rsplit(" ", 1)[1]) if lines else 0.0
+
+    wait_until(lambda: polls(f"good-{good.name}", "ok") >= 2, 20, "two good polls in /metrics")
+    wait_until(lambda: polls(f"bad-{locked_out.name}", "auth-failed") == 1, 20, "the refused login in /metrics")
+    assert polls(f"bad-{locked_out.name}", "ok") == 0.0
+    assert "# TYPE support_gateway_imap_polls_total counter" in fetch(daemon.ready.metrics, "/metrics")[1]
 
 
 def test_metrics_count_smtp_replies_by_code(watched: Callable[..., RunningDaemon]) -> None:
@@ -190,7 +230,7 @@ def test_the_watchdog_is_fed_while_the_work_loop_runs_and_starves_when_it_is_stu
     port = _free_port()
     config = tmp_path / "gateway.toml"
     config.write_text(settings_toml(settings_dict(
-        tmp_path, db_url, smtp={"host": "127.0.0.1", "port": port},
+        tmp_path, db_url, smtp={"host": "127.0.0.1", "port": port}, gateway={"work_stop_seconds": STOP_SECONDS},
         relay={"host": "127.0.0.1", "port": relay_sink.port, "timeout": 5})), encoding="utf-8")
     environment = {key: value for key, value in os.environ.items() if key not in (CRASH_ENV, STALL_ENV)}
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
@@ -214,3 +254,4 @@ def test_the_watchdog_is_fed_while_the_work_loop_runs_and_starves_when_it_is_stu
                 daemon.wait(60)
     log = (tmp_path / "stderr.log").read_text(encoding="utf-8")
     assert "no watchdog ping" in log
+    assert f"did not drain in {STOP_SECONDS:.0f} s; killed" in log  # the stop did not wait the default 30 s

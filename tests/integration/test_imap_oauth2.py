@@ -3,14 +3,10 @@ passdb asks a local token-introspection endpoint (RFC 7662) whether the bearer t
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import pytest
 from sqlalchemy import func, select
@@ -18,61 +14,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.clock import FixedClock
 from gateway.intake.imap import ImapPoller
-from gateway.intake.imap_conn import ImapAuthError
+from gateway.intake.imap_errors import ImapAuthError
 from store.inbound import InboundMessage
 from gateway.ops.cli import main as cli_main
 from tests.conftest import settings_dict
-from tests.support.dovecot import Dovecot, MailUser, require_dovecot, settings_toml
+from tests.support.dovecot import Dovecot, MailUser, settings_toml
+from tests.support.oauth import OAuthStand, oauth_stand  # noqa: F401 - a fixture
 from tests.support.mails import customer_mail
 
-GOOD_TOKENS: dict[str, str] = {}  # token -> the username the introspection endpoint vouches for
-
-
-class _Introspection(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name; RFC 7662 §2.1: token=... in the body
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        self._answer((parse_qs(body).get("token") or [""])[0])
-
-    def do_GET(self) -> None:  # noqa: N802 - Dovecot 2.3 asks tokeninfo_url first: ?token=... in the URL
-        query = self.path.partition("?")[2]
-        self._answer((parse_qs(query).get("token") or [""])[0])
-
-    def _answer(self, token: str) -> None:
-        user = GOOD_TOKENS.get(token)
-        answer = {"active": True, "username": user} if user else {"active": False}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+@pytest.fixture(scope="module")
+def oauth_dovecot(oauth_stand: OAuthStand) -> Dovecot:
+    return oauth_stand.dovecot
 
 
 @pytest.fixture(scope="module")
-def oauth_dovecot() -> Iterator[Dovecot]:
-    require_dovecot()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Introspection)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/introspect"
-    instance = Dovecot(auth_mechanisms="plain xoauth2 oauthbearer")
-    oauth_conf = instance.dir / "dovecot-oauth2.conf.ext"
-    oauth_conf.write_text(f"introspection_mode = post\nintrospection_url = {url}\ntokeninfo_url = {url}?token=\n"
-                          "username_attribute = username\nactive_attribute = active\nactive_value = true\n",
-                          encoding="utf-8")
-    oauth_conf.chmod(0o644)
-    instance.config.write_text(instance.config.read_text(encoding="utf-8")
-                               + f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
-                                 f"  args = {oauth_conf}\n}}\n", encoding="utf-8")
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.close()
-        server.shutdown()
-        server.server_close()
+def good_tokens(oauth_stand: OAuthStand) -> dict[str, str]:
+    """token -> the username the introspection endpoint vouches for"""
+    return oauth_stand.provider.active
 
 
 def _poller(make_settings, dovecot: Dovecot, user: MailUser, token_file: Path,  # type: ignore[no-untyped-def]
@@ -89,9 +47,10 @@ def _imported(sessions: sessionmaker[Session]) -> int:
 
 
 def test_a_mail_is_imported_when_the_token_file_holds_a_good_token(
-        make_settings, oauth_dovecot: Dovecot, sessions, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        make_settings, oauth_dovecot: Dovecot, good_tokens: dict[str, str], sessions, clock,  # type: ignore[no-untyped-def]
+        tmp_path: Path) -> None:
     user = oauth_dovecot.add_user()
-    GOOD_TOKENS["good-" + user.name] = user.name
+    good_tokens["good-" + user.name] = user.name
     token_file = tmp_path / "token"
     token_file.write_text("good-" + user.name + "\n", encoding="utf-8")
     oauth_dovecot.append(user, [customer_mail(subject="Over OAuth2")])
@@ -127,7 +86,7 @@ def test_a_refused_token_logs_one_error_imports_nothing_and_backs_off(
 
 
 def test_a_rotated_token_file_is_used_at_the_next_login(
-        make_settings, oauth_dovecot: Dovecot, sessions, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        make_settings, oauth_dovecot: Dovecot, good_tokens: dict[str, str], sessions, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     user = oauth_dovecot.add_user()
     token_file = tmp_path / "token"
     token_file.write_text("old-token", encoding="utf-8")
@@ -136,7 +95,7 @@ def test_a_rotated_token_file_is_used_at_the_next_login(
     try:
         with pytest.raises(ImapAuthError):
             poller.poll_once()
-        GOOD_TOKENS["new-" + user.name] = user.name
+        good_tokens["new-" + user.name] = user.name
         token_file.write_text("new-" + user.name, encoding="utf-8")
         poller.poll_once()
     finally:
