@@ -35,8 +35,27 @@ def test_waiting_with_a_question_relays_it_and_records_the_first_response(pipeli
     assert relay["To"] == "alice@example.test" and "Could you send us the agent log?" in relay.get_content()
     assert incident(pipeline).side == "customer"
     assert any(e.data.get("kind") == "relay" for e in events(pipeline, type_="notice"))
-    shown = format_incident(show_incident(pipeline.sessions, "INC-000001"))  # type: ignore[arg-type]
-    assert "response met" in shown
+    detail = show_incident(pipeline.sessions, "INC-000001", pipeline.app.plan_for, pipeline.clock.now())
+    assert detail is not None and detail["clock"]["response_met_at"] is not None
+    assert "response met" in format_incident(detail)
+
+
+def test_incidents_show_shows_the_clock_and_each_letter_with_its_recipients(pipeline: Pipeline) -> None:
+    opened(pipeline, body="Severity: 1\nProduction is down.\n")
+    detail = show_incident(pipeline.sessions, "INC-000001", pipeline.app.plan_for, pipeline.clock.now())
+    assert detail is not None
+    clock = detail["clock"]
+    assert (clock["severity"], clock["requested_severity"], clock["side"]) == (3, 1, "vendor")
+    assert clock["response_due"] is not None and clock["response_met_at"] is None
+    assert {"opened_at", "vendor_seconds", "customer_seconds", "next_status_report", "next_escalation"} <= set(clock)
+    text = format_incident(detail)
+    for label in ("opened:", "severity:            3 (customer asked 1)", "side:                vendor",
+                  "vendor-side time:", "customer-side time:", "response due:", "response not met yet",
+                  "next status report:", "next escalation:"):
+        assert label in text, label
+    kinds = {(letter["kind"], tuple(letter["to"])) for letter in detail["letters"]}
+    assert ("ack", ("alice@example.test",)) in kinds and ("notify", (QUEUE,)) in kinds
+    assert "ack to alice@example.test" in text and f"notify to {QUEUE}" in text
 
 
 def test_a_note_is_copied_to_the_queue_and_never_to_the_customer(pipeline: Pipeline) -> None:
