@@ -177,3 +177,11 @@ def test_a_relay_copy_to_an_engineer_never_reaches_the_customer(pipeline: Pipeli
     engineer_answers(pipeline, notification, "#assign yamada\nPlease send the log.")
     [relay] = mails(pipeline, "relay")
     assert ".e." not in relay.get_content() and sent_to(pipeline, "confirm", "alice@example.test") == []
+
+
+def test_split_relays_its_text_when_it_says_more_than_the_list(pipeline: Pipeline) -> None:
+    _, notification = opened(pipeline)
+    engineer_answers(pipeline, notification, "#split\nWe will handle these separately:\n- Backup fails\n- Log export")
+    assert len(pipeline.incidents()) == 3
+    [relay] = mails(pipeline, "relay")
+    assert "We will handle these separately:" in relay.get_content() and incident(pipeline).side == "customer"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from gateway.core import commands as cmd
 from gateway.core.commands import parse_reply
@@ -15,6 +18,7 @@ from gateway.core.salutation import greets
 from gateway.core.sla import ESCALATION, STATUS, ClockEvent, evaluate
 from gateway.core.tokens import engineer_reference
 from gateway.plans import load_plans
+from gateway.render import Renderer
 from parsers.quotes import strip_quotes
 from tests.unit.factories import make_envelope, make_mail
 from tests.unit.test_conversation_core import OPEN_123, POLICY, SECRET, context
@@ -131,3 +135,48 @@ def test_a_text_that_greets_its_reader_is_recognised_in_japanese_and_english() -
 def test_full_width_quote_lines_are_stripped_like_ascii_ones() -> None:
     text = "ログを確認しました。\n\n2026年11月24日(火) 10:00 田中 <t@x>:\n＞ バックアップが失敗します\n＞ よろしくお願いします"
     assert strip_quotes(text) == "ログを確認しました。"
+
+
+# -- the letters' wording, in both locales -----------------------------------------------------------
+
+RENDERER = Renderer(Path(__file__).resolve().parents[2] / "templates")
+ABOUT = {"gateway_name": "Support", "ref": "INC-000123", "reference": "INC-000123.e.abc",
+         "incident": {"ref": "INC-000123", "subject": "Backup", "severity": 1, "status": "open"}}
+SIDES = [{"side": "customer", "command": "#investigating"}, {"side": "vendor", "command": "#waiting"},
+         {"side": "resolved", "command": "#reopen"}, {"side": "closed", "command": ""}]
+
+
+@pytest.mark.parametrize("locale", ["ja", "en"])
+@pytest.mark.parametrize("side", SIDES, ids=lambda s: s["side"])
+def test_every_engineer_letter_names_the_side_and_the_command_that_changes_it(locale: str, side: dict) -> None:  # type: ignore[type-arg]
+    letters = [
+        RENDERER.render("confirm", locale, **ABOUT, **side, applied=["#severity 1"], relayed_to="", note=False,
+                        note_copied=False, ask_reason=True, reopened=False),
+        RENDERER.render("note", locale, **ABOUT, **side, author="yamada@v", text="internal"),
+        RENDERER.render("command-error", locale, **ABOUT, **side, errors=["#severty: unknown"],
+                        not_applied=["#assign suzuki"], command_used=True, text="Please restart."),
+    ]
+    for letter in letters:
+        if side["command"]:
+            assert side["command"] in letter.body
+        assert "INC-000123" in letter.body
+    assert "Not applied: #assign suzuki" in letters[2].body and "Please restart." in letters[2].body
+
+
+@pytest.mark.parametrize("locale, title", [("ja", "コマンドエラー"), ("en", "Command not accepted")])
+def test_a_command_error_is_titled_as_one_only_when_a_command_was_used(locale: str, title: str) -> None:
+    def subject(used: bool) -> str:
+        return RENDERER.render("command-error", locale, **ABOUT, **SIDES[2], errors=["resolved"], not_applied=[],
+                               command_used=used, text="").subject
+    assert title in subject(True) and title not in subject(False)
+
+
+@pytest.mark.parametrize("locale, named, fallback", [
+    ("ja", "Demo KK\nDave Tanaka 様\n", "Demo KK\nご担当者様\n"), ("en", "Dear Dave Tanaka,\n", "Hello,\n")])
+def test_customer_letters_greet_the_registered_contact_or_fall_back_politely(
+        locale: str, named: str, fallback: str) -> None:
+    common = {**ABOUT, "customer": {"name": "Demo KK"}, "reason": "", "text": "We are on it."}
+    assert RENDERER.render("reopened", locale, **common, contact_name="Dave Tanaka").body.startswith(named)
+    assert RENDERER.render("reopened", locale, **common, contact_name="").body.startswith(fallback)
+    relay = RENDERER.render("relay", locale, **common, contact_name="", salutation=False)
+    assert relay.body.startswith("We are on it.")
