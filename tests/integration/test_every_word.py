@@ -185,3 +185,17 @@ def test_split_relays_its_text_when_it_says_more_than_the_list(pipeline: Pipelin
     assert len(pipeline.incidents()) == 3
     [relay] = mails(pipeline, "relay")
     assert "We will handle these separately:" in relay.get_content() and incident(pipeline).side == "customer"
+
+
+def test_a_status_report_greets_the_registered_contact_not_the_company(pipeline: Pipeline) -> None:
+    from datetime import timedelta
+
+    from gateway.work.scheduler import tick
+
+    _, notification = opened(pipeline, sender="dave@acme.test")
+    engineer_answers(pipeline, notification, "#severity 1 whole LAN down\n#investigating\nLooking.")
+    pipeline.clock.advance(timedelta(days=1, minutes=5))  # msa-enterprise level 1: a report every 24 h
+    tick(pipeline.app, pipeline.sessions, pipeline.clock)
+    pipeline.run_until_idle()
+    [report] = mails(pipeline, "status")
+    assert report.get_content().startswith("Dear Dave Tanaka,") and "Acme Ltd," not in report.get_content()
