@@ -112,9 +112,11 @@ def test_every_confirmation_says_which_side_the_reply_left_the_incident_on(pipel
 def test_reopen_reopens_a_resolved_incident_on_the_vendor_side_and_tells_the_customer(pipeline: Pipeline) -> None:
     _, notification = opened(pipeline, sender="dave@acme.test")
     engineer_answers(pipeline, notification, "#resolve fixed\nPatch 10.2.1 fixes it.")
+    assert incident(pipeline).next_due_at is None  # resolved: the clock has stopped
     engineer_answers(pipeline, notification, "#reopen the patch does not apply on Windows\nWe are on it again.")
     row = incident(pipeline)
     assert (row.status, row.side, row.resolution, row.resolved_at) == ("open", "vendor", None, None)
+    assert row.next_due_at is not None  # the scheduler watches it again
     [reopened] = mails(pipeline, "reopened")
     assert reopened["To"] == "dave@acme.test" and "We are on it again." in reopened.get_content()
     assert reopened.get_content().startswith("Dear Dave Tanaka,")
