@@ -168,12 +168,11 @@ def test_a_customer_reply_quoted_with_full_width_marks_reaches_the_engineers_wit
     body = "ログを添付します。\n\n2026年11月24日(火) 10:00 Support <s@x>:\n＞ ログをご送付ください。\n"
     pipeline.accept(reply_to(relay, sender="alice@example.test", body=body, style=""))
     pipeline.run_until_idle()
-    text = next(m for m in events(pipeline, type_="message") if m.data.get("from") == "customer")
     notice = mails(pipeline, "notify")[-1].get_content()
-    assert text is not None and "ログを添付します。" in notice and "＞ ログをご送付ください。" not in notice
+    assert "ログを添付します。" in notice and "＞ ログをご送付ください。" not in notice
 
 
-def test_a_relay_copy_to_an_engineer_never_reaches_the_customer(pipeline: Pipeline) -> None:
+def test_the_engineers_confirmation_never_reaches_the_customer_and_the_relay_has_no_engineer_token(pipeline: Pipeline) -> None:
     """The confirmation carries the engineer token; no customer letter does (issue 10 stays true)."""
     _, notification = opened(pipeline)
     engineer_answers(pipeline, notification, "#assign yamada\nPlease send the log.")
