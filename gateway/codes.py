@@ -66,6 +66,9 @@ KIND_RELAY = "relay"                       # an engineer's answer, relayed to th
 KIND_RESOLVED = "resolved"                 # the customer is told the incident is resolved, and why
 KIND_SEVERITY = "severity-changed"         # the customer is told the new severity and why
 KIND_COMMAND_ERROR = "command-error"       # the engineer is told what was wrong with a command
+KIND_CONFIRM = "confirm"                   # the engineer is told what their commands did, and the side
+KIND_NOTE = "note"                         # to the engineers' queue: an engineer's #note
+KIND_REOPENED = "reopened"                 # the customer is told a resolved incident is open again
 KIND_HELD = "held"                         # polite reply to an unknown address of a customer's domain
 KIND_ENGINEER_HELD = "engineer-held"       # to the queue: a reply from an engineer's address was held, and why
 # Scheduled by the SLA clock (issue 5); keyed (incident, kind, rung, cycle) in outbox.dedupe_key.

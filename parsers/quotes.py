@@ -70,11 +70,11 @@ def _has_header_after(lines: list[str], index: int) -> bool:
 
 def _drop_quoted(lines: list[str]) -> list[str]:
     """Remove "> " lines and the attribution line (one or two lines) right above a quote."""
-    if not any(line.lstrip().startswith(">") for line in lines):
+    if not any(_quoted(line) for line in lines):
         return lines  # no quote, so no attribution line either (most new mail)
     kept: list[str] = []
     for index, line in enumerate(lines):
-        if line.lstrip().startswith(">"):
+        if _quoted(line):
             continue
         if _is_attribution(lines, index):
             continue
@@ -82,9 +82,14 @@ def _drop_quoted(lines: list[str]) -> list[str]:
     return kept
 
 
+def _quoted(line: str) -> bool:
+    """A quote line: ">" or the full-width "＞" Japanese mailers also write (issue 11)."""
+    return line.lstrip(" \t\u3000").startswith((">", "＞"))
+
+
 def _is_attribution(lines: list[str], index: int) -> bool:
     nxt = _next_nonblank(lines, index)
-    if nxt is None or not lines[nxt].lstrip().startswith(">"):
+    if nxt is None or not _quoted(lines[nxt]):
         # a wrapped attribution: "On Tue, … Support Desk <" / "support@x> wrote:" then quotes
         if nxt is not None and _ATTRIBUTION_START.match(fold_width(lines[index])) and \
                 _ATTRIBUTION.search(fold_width(lines[nxt])):

@@ -3,7 +3,12 @@
 One command per line, before any other text; ASCII or full-width (`＃ｓｅｖｅｒｉｔｙ　２`),
 English or Japanese names, any case. Parsing never raises: every line that
 starts with `#` but is not a well-formed command becomes an error the engineer
-is told about, and then nothing at all happens (the caller's rule).
+is told about. Then nothing happens to the incident and nothing reaches the
+customer, but the engineer gets the text back with the error and the commands
+that were not applied (issue 11: nothing disappears silently).
+
+Forgiving where the meaning is clear (issue 11): `#severity 1` needs no reason
+(the confirmation asks for one); `#reopen [reason]` reopens a resolved incident.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ WORKAROUND = "workaround"
 RESOLVE = "resolve"
 SPLIT = "split"
 ESCALATE = "escalate"
+REOPEN = "reopen"
 
 # support-programs.md §6: the four reasons an incident is resolved.
 RESOLUTIONS = ("answered", "fixed", "workaround", "awaiting-release")
@@ -36,6 +42,7 @@ _ALIASES = {
     RESOLVE: ("resolve", "resolved", "解決"),
     SPLIT: ("split", "分割"),
     ESCALATE: ("escalate", "エスカレーション", "エスカレート"),
+    REOPEN: ("reopen", "再開", "再オープン"),
 }
 _NAMES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 _RESOLUTION_ALIASES = {
@@ -47,14 +54,15 @@ _RESOLUTION_ALIASES = {
 }
 _LINE = re.compile(r"^#\s*(\S+)\s*(.*)$")
 _SEVERITY_ARGS = re.compile(r"^([0-9])(?:\s*[:：、,.\-–]\s*|\s+|$)(.*)$", re.DOTALL)
-_CONFLICTS = ((INVESTIGATING, WAITING), (INVESTIGATING, RESOLVE), (WAITING, RESOLVE), (SPLIT, RESOLVE))
+_CONFLICTS = ((INVESTIGATING, WAITING), (INVESTIGATING, RESOLVE), (WAITING, RESOLVE), (SPLIT, RESOLVE),
+              (REOPEN, RESOLVE), (REOPEN, WAITING), (REOPEN, SPLIT))
 
 
 @dataclass(frozen=True)
 class Command:
     name: str  # one of the names above
     argument: str = ""  # severity level, resolution reason or assignee
-    reason: str = ""  # the reason given with #severity
+    reason: str = ""  # the reason given with #severity, #reopen, #escalate… ("" when none)
     line: str = ""  # the line as written
 
 
@@ -116,7 +124,7 @@ def parse_line(line: str) -> Command | CommandError:
         if not arguments:
             return CommandError(line, "#assign needs the name of the engineer, e.g. '#assign yamada'")
         return Command(ASSIGN, arguments[:200], line=line)
-    if arguments and name not in (NOTE, ESCALATE, WORKAROUND, INVESTIGATING, WAITING):
+    if arguments and name not in (NOTE, ESCALATE, WORKAROUND, INVESTIGATING, WAITING, REOPEN):
         return CommandError(line, f"#{name} takes no arguments")
     return Command(name, reason=arguments, line=line)
 
@@ -124,11 +132,10 @@ def parse_line(line: str) -> Command | CommandError:
 def _severity(line: str, arguments: str) -> Command | CommandError:
     match = _SEVERITY_ARGS.match(arguments)
     if match is None or match.group(1) not in "1234":
-        return CommandError(line, "#severity needs a level from 1 to 4 and a reason, e.g. '#severity 2 no workaround'")
-    reason = match.group(2).strip()
-    if not reason:
-        return CommandError(line, "#severity needs a reason after the level: the customer is told why")
-    return Command(SEVERITY, match.group(1), reason, line)
+        return CommandError(line, "#severity needs a level from 1 to 4 (a reason may follow), "
+                                  "e.g. '#severity 2 no workaround'")
+    # The reason is optional: at 02:00 during an outage `#severity 1` is all an engineer types.
+    return Command(SEVERITY, match.group(1), match.group(2).strip(), line)
 
 
 def _resolve(line: str, arguments: str) -> Command | CommandError:
@@ -170,3 +177,8 @@ def split_items(text: str) -> tuple[tuple[int | None, str], ...]:
         stated = _ITEM_SEVERITY.match(body)
         items.append((int(stated.group(1)), stated.group(2).strip()) if stated else (None, body))
     return tuple(items)
+
+
+def has_text_beyond_items(text: str) -> bool:
+    """Whether a #split reply says something besides its list of problems (then it is relayed)."""
+    return any(line.strip() and _ITEM.match(fold_width(line)) is None for line in text.split("\n"))

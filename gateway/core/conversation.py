@@ -2,8 +2,10 @@
 
 support-programs.md §2: an incident is on the vendor side or the customer side.
 A new incident is the vendor's; an engineer's answer relayed to the customer
-hands it to the customer (unless the engineer says `#investigating`); a human
-customer message hands it back. Automatic mail never gets here (decide ignores
+hands it to the customer (unless the engineer says `#investigating`; `#waiting`
+says so explicitly, and its text is relayed like any answer, issue 11); a human
+customer message hands it back. `#reopen` brings a resolved incident back to
+the vendor side, where its clock resumes (gateway.core.sla). Automatic mail never gets here (decide ignores
 it first), so an out-of-office reply can never move the side. Every change is
 an Event (type "side") the SLA clocks are built on.
 """
@@ -16,6 +18,7 @@ from gateway.core import commands as cmd
 from gateway.core.commands import ParsedReply
 from gateway.core.model import (
     CUSTOMER_SIDE,
+    OPEN,
     RESOLVED,
     VENDOR_SIDE,
     EngineerReply,
@@ -57,15 +60,20 @@ def engineer_reply(state: IncidentState, reply: ParsedReply, author: str, layer:
         events.append(Event("assigned", {"to": assign.argument, "by": author}))
     if reply.has(cmd.ESCALATE):
         events.append(Event("escalated", {"by": author, "reason": reply.get(cmd.ESCALATE).reason}))  # type: ignore[union-attr]
-    silent = reply.has(cmd.NOTE) or reply.has(cmd.WAITING) or reply.has(cmd.SPLIT)
-    relay_text = reply.text if reply.text.strip() and not silent else None
+    relay_text = reply.text if _relays(reply) else None
+    note_text = reply.text.strip() if reply.has(cmd.NOTE) else ""
     if reply.has(cmd.NOTE):
-        events.append(Event("note", {"by": author}))
-    resolution = None
+        events.append(Event("note", {"by": author, "text": note_text[:4000]}))
+    resolution, reopen = None, reply.get(cmd.REOPEN)
     if (resolve := reply.get(cmd.RESOLVE)) is not None:
         resolution = resolve.argument
         after = replace(after, status=RESOLVED)
         events.append(Event("status", {"status": RESOLVED, "resolution": resolution, "by": author}))
+    elif reopen is not None:
+        after = replace(after, status=OPEN)
+        events.append(Event("status", {"status": OPEN, "reopened": True, "reason": reopen.reason, "by": author}))
+        after, moved = move_side(after, VENDOR_SIDE, "engineer")
+        events.extend(moved)
     elif reply.has(cmd.INVESTIGATING):
         after, moved = move_side(after, VENDOR_SIDE, "engineer")
         events.extend(moved)
@@ -74,6 +82,7 @@ def engineer_reply(state: IncidentState, reply: ParsedReply, author: str, layer:
         events.extend(moved)
     if splits:
         events.append(Event("split", {"items": len(splits), "by": author}))
+    severity = reply.get(cmd.SEVERITY)
     outcome = EngineerReply(
         relay_text=relay_text,
         internal_text=reply.text if relay_text is None else "",
@@ -81,8 +90,24 @@ def engineer_reply(state: IncidentState, reply: ParsedReply, author: str, layer:
         resolution=resolution,
         splits=splits,
         commands=tuple(c.name for c in reply.commands),
+        command_lines=tuple(c.line for c in reply.commands),
+        note_text=note_text,
+        reopened=reopen is not None,
+        reopen_reason=reopen.reason if reopen is not None else "",
+        severity_without_reason=severity is not None and not severity.reason,
     )
     return after, tuple(events), outcome
+
+
+def _relays(reply: ParsedReply) -> bool:
+    """Whether the reply's text goes to the customer: any text but a #note's (issue 11).
+
+    `#waiting` + a question relays the question (the customer must see what we
+    asked); `#split` relays its text when it says more than the list of problems.
+    """
+    if not reply.text.strip() or reply.has(cmd.NOTE):
+        return False
+    return not reply.has(cmd.SPLIT) or cmd.has_text_beyond_items(reply.text)
 
 
 def _severity(state: IncidentState, reply: ParsedReply, events: list[Event],

@@ -26,6 +26,7 @@ from gateway.core.model import (
     Context,
     Decision,
     Envelope,
+    RESOLVED,
     IncidentState,
     SeverityAssessment,
     SplitItem,
@@ -100,13 +101,14 @@ def _customer(mail: ParsedMail, envelope: Envelope, context: Context, policy: Po
     found = customer_thread(context, customer, policy.token_secret)
     if found is None:
         assessment = assess_severity(base_subject(mail.subject) or mail.subject, mail.body_text)
-        return Decision(Action.OPEN_INCIDENT, codes.INCIDENT_OPENED, customer, assessment, text=text)
+        return Decision(Action.OPEN_INCIDENT, codes.INCIDENT_OPENED, customer, assessment, text=text,
+                        contact_name=context.sender.contact_name)
     incident, layer = found
     if incident.is_finished:
         # support-programs.md §1 (000 §5.4): a problem coming back after resolution is a new incident.
         assessment = assess_severity(base_subject(mail.subject) or mail.subject, mail.body_text)
         return Decision(Action.OPEN_INCIDENT, codes.RECURRENCE_OPENED, customer, assessment,
-                        threaded_by=layer, linked_to=incident, text=text)
+                        threaded_by=layer, linked_to=incident, text=text, contact_name=context.sender.contact_name)
     after, events = customer_message(incident, mail.from_addr, mail.message_id, layer)
     escalation = None
     ladder = policy.escalation_ladders.get(incident.plan, ())
@@ -133,9 +135,11 @@ def _engineer(mail: ParsedMail, context: Context, policy: Policy) -> Decision:
     errors = [f"{error.line}: {error.message}" for error in reply.errors]
     errors += _state_errors(incident, reply, len(mail.attachments))
     splits = _splits(reply, errors)
-    if errors:
+    if errors:  # nothing is applied or relayed; the engineer gets the text back with what was not applied
         return Decision(Action.COMMAND_ERROR, codes.COMMAND_ERROR, incident=incident, threaded_by=layer,
-                        errors=tuple(errors), text=reply.text)
+                        errors=tuple(errors), text=reply.text,
+                        not_applied=tuple(c.line for c in reply.commands),
+                        command_used=bool(reply.commands or reply.errors))
     after, events, outcome = engineer_reply(
         incident, reply, mail.from_addr, layer,
         workaround_downgrades=incident.plan in policy.workaround_plans, splits=splits)
@@ -158,9 +162,18 @@ def _state_errors(incident: IncidentState, reply: ParsedReply, attachments: int)
     if not reply.commands and not reply.text.strip():
         return ["the reply is empty: nothing to relay and no command"]
     internal_only = reply.has(cmd.NOTE) and all(c.name in (cmd.NOTE, cmd.ASSIGN) for c in reply.commands)
+    if reply.has(cmd.REOPEN):
+        if incident.status != RESOLVED:
+            return [f"#reopen: {incident.ref} is {incident.status}; only a resolved incident can be reopened"
+                    + ("" if incident.is_finished else " (this one is still open)")]
+        return []
     if incident.is_finished and not internal_only:
-        return [f"{incident.ref} is {incident.status}: only #note and #assign are possible; "
-                "a new problem of the customer is a new incident"]
+        if incident.status == RESOLVED:
+            return [f"{incident.ref} is resolved: reply with #reopen [reason] (and your text) to reopen it, "
+                    "or #note / #assign to record something internally; a new problem of the customer "
+                    "is a new incident"]
+        return [f"{incident.ref} is {incident.status}: only #note and #assign are possible (a closed "
+                "incident cannot be reopened); a new problem of the customer is a new incident"]
     return []
 
 

@@ -75,6 +75,7 @@ STRANGER = "stranger"
 class Sender:
     role: str
     customer: CustomerRef | None = None  # the contact's customer, or the customer owning the domain
+    contact_name: str = ""  # a contact's registered name (`customers add-contact --name`): salutations use it
 
 
 # Sides and statuses (support-programs.md §2, §6).
@@ -107,6 +108,7 @@ class IncidentState:
     locale: str = "en"  # the customer's, for everything we write to them
     charset: str = "utf-8"
     escalation_level: int = 0  # customer escalations accepted so far (Kaspersky ladder)
+    contact_name: str = ""  # the registered name of last_customer_author, for salutations ("" if none)
 
     @property
     def ref(self) -> str:
@@ -195,6 +197,11 @@ class EngineerReply:
     resolution: str | None = None  # §6 reason: the customer is told, with relay_text if any
     splits: tuple[SplitItem, ...] = ()
     commands: tuple[str, ...] = ()
+    command_lines: tuple[str, ...] = ()  # the command lines as written, for the engineer's confirmation
+    note_text: str = ""  # a #note's text: copied to the engineers' queue, never to the customer
+    reopened: bool = False  # #reopen: a resolved incident is open again (vendor side)
+    reopen_reason: str = ""
+    severity_without_reason: bool = False  # `#severity N` alone: the confirmation asks for a reason
 
 
 @dataclass(frozen=True)
@@ -223,8 +230,13 @@ class Decision:
     linked_to: IncidentState | None = None  # recurrence: the resolved incident a new one is linked to
     engineer: EngineerReply | None = None
     errors: tuple[str, ...] = ()  # command errors, explained to the engineer
+    # COMMAND_ERROR: the well-formed command lines that were therefore not applied, and whether the
+    # reply used any command at all (the letter is titled for what happened, issue 11).
+    not_applied: tuple[str, ...] = ()
+    command_used: bool = False
     held_reply: bool = False  # send the polite "who may open incidents" reply
     text: str = ""  # the mail's own text (quoted history and signature removed)
+    contact_name: str = ""  # the writing contact's registered name (the acknowledgement greets them by it)
     customer_escalation: CustomerEscalation | None = None  # the customer asked to escalate (Kaspersky)
     authentication: AuthVerdict | None = None  # shown to engineers in the notice of a customer's mail
     detail: str = ""  # why a mail is held, in words for the operator's inbound row (default: the reason and the sender)

@@ -14,6 +14,8 @@ scheduler, `replay`, reports and exact-minute tests.
   status-report cadence restarts at a severity change (a customer whose
   incident was just raised to 1 gets the first 2-hourly report 2 h later, not a
   burst for the hours spent at severity 3).
+- A resolved incident reopened by `#reopen` continues from where it stopped:
+  the resolved stretch counts on neither side.
 - Periodic things (reports, reminders) only ever offer the latest cycle due: a
   gateway that was down for a day sends one report, not twelve.
 
@@ -85,6 +87,11 @@ def fold(events: Sequence[ClockEvent], plan: Plan) -> _Log:
         if "key" in data:
             done.add(str(data["key"]))
         if log.status != OPEN:
+            if event.type == "status" and data.get("status") == OPEN and log.status == "resolved":
+                # `#reopen` (issue 11): the clock resumes on the vendor side where it stopped; the
+                # time spent resolved counts on neither side, a met response stays met.
+                stretches.append(Stretch(side, since, log.closed_at))
+                side, since, log.status, log.closed_at = VENDOR, event.at, OPEN, None
             continue
         if event.type == "severity" and int(data["to"]) != log.severity:
             log.severity, log.severity_since = int(data["to"]), event.at

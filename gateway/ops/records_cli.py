@@ -19,7 +19,11 @@ def cmd_incidents(args: argparse.Namespace) -> int:
             for row in rows:
                 emit(row, args.json, views.format_incident_line(row))
             return 0
-        detail = views.show_incident(sessions, args.ref)
+        from gateway.app import build_app
+        from gateway.clock import SystemClock
+
+        app = build_app(settings_of(args), create_secret=False)
+        detail = views.show_incident(sessions, args.ref, app.plan_for, SystemClock().now())
         if detail is None:
             print(f"no incident {args.ref}", file=sys.stderr)
             return 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
+from gateway.core.plan import Plan
+from gateway.ops.incident_clock import clock_of, format_clock
 from gateway.settings import Settings
 from store.checkpoints import ImapMailboxHealth
 from store.customers import Customer
@@ -71,7 +73,9 @@ def _incident_summary(incident: Incident, customer_key: str) -> dict[str, Any]:
     }
 
 
-def show_incident(sessions: sessionmaker[Session], ref: str) -> dict[str, Any] | None:
+def show_incident(sessions: sessionmaker[Session], ref: str, plan_for: Callable[[str, str], Plan] | None = None,
+                  now: datetime | None = None) -> dict[str, Any] | None:
+    """One incident with its messages, events, letters and (given the plans and `now`) its SLA clock."""
     number = _ref_number(ref)
     if number is None:
         return None
@@ -106,6 +110,20 @@ def show_incident(sessions: sessionmaker[Session], ref: str) -> dict[str, Any] |
             for o in session.scalars(select(OutboxMessage).where(OutboxMessage.incident_id == incident.id)
                                      .order_by(OutboxMessage.id))
         ]
+        outbox = {o.id: o for o in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.incident_id == incident.id))}
+        detail["letters"] = [  # issue 11: each letter by what it is and who got it, not by our sender address
+            {"at": m.created_at.isoformat(), "kind": outbox[m.outbox_id].kind, "to": outbox[m.outbox_id].rcpt_tos,
+             "subject": m.subject, "state": outbox[m.outbox_id].state}
+            for m in session.scalars(select(IncidentMessage).where(
+                IncidentMessage.incident_id == incident.id, IncidentMessage.outbox_id.is_not(None))
+                .order_by(IncidentMessage.id)) if m.outbox_id in outbox
+        ]
+        if plan_for is not None and now is not None:
+            detail["clock"] = clock_of(plan_for(incident.plan, key), [
+                (e.at, e.type, e.data) for e in session.scalars(select(IncidentEvent).where(
+                    IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id))],
+                now, incident.requested_severity)
         return detail
 
 
@@ -125,6 +143,8 @@ def format_incident(detail: dict[str, Any]) -> str:
     ]
     if detail.get("assignee"):
         lines.append(f"  assignee: {detail['assignee']}")
+    if "clock" in detail:
+        lines += format_clock(detail["clock"])
     if detail.get("linked_to"):
         lines.append(f"  follows:  {detail['linked_to']} (a recurrence of that incident)")
     lines += [f"  cue:      {c['kind']} {c['rule']} {c['matched']!r} ({c['where']})" for c in detail["cues"]]
@@ -135,6 +155,9 @@ def format_incident(detail: dict[str, Any]) -> str:
         arrow = "<-" if message["direction"] == "in" else "->"
         lines.append(f"    {message['at']} {arrow} {message['author']}: {message['subject']}")
         lines += [f"       attachment {a['filename']} ({a['content_type']}, {a['size']} bytes)" for a in message["attachments"]]
+    lines.append("  letters:")
+    lines += [f"    {letter['at'][:16]}  {letter['kind']} to {', '.join(letter['to'])} ({letter['state']}): "
+              f"{letter['subject']}" for letter in detail.get("letters", [])]
     lines.append("  outbox:")
     lines += [f"    #{o['id']} {o['kind']} to {', '.join(o['to'])}: {o['state']} after {o['attempts']} attempt(s)"
               + (f" — {o['last_error']}" if o["last_error"] else "") for o in detail["outbox"]]

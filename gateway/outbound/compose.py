@@ -81,6 +81,7 @@ def _copy(app: App, letter: Letter, copy: Copy, index: int, now: datetime) -> Wr
         references=letter.references,
         loop_marker=app.settings.gateway.loop_marker,
         reply_to=reply_to,
+        auto_submitted="" if letter.human else "auto-replied",
     )
     key = letter.dedupe_key if index == 0 or letter.dedupe_key is None else f"{letter.dedupe_key}/{index}"
     row = outbox_row(outgoing, kind=letter.kind, now=now, dedupe_key=key)

@@ -71,6 +71,9 @@ class Letter:
     logged: bool = True
     # Set by the rate limits (gateway.outbound.limits): the letter is not written, the reason is recorded.
     not_sent: OverLimit | None = None
+    # A person's words (a relayed answer): sent without Auto-Submitted and X-Auto-Response-Suppress, so the
+    # customer's own rules do not file it as machine mail (issue 11); our loop marker stays.
+    human: bool = False
 
 
 def thread_of(message_id: str | None, references: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:

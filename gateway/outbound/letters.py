@@ -3,8 +3,8 @@
 This is the one place that answers "who is told what" when mail arrives (issue 9):
 the acknowledgement and the queue notice of a new incident, the notice of a
 customer reply and of a customer's escalation, what an engineer's reply sends
-(relayed answer, resolution, severity change, escalation), a command error, the
-polite reply to an unknown address, the queue's line about a held engineer
+(gateway.outbound.engineer_letters: relayed answer, resolution, severity change,
+escalation, the engineer's confirmation, a command error), the polite reply to an unknown address, the queue's line about a held engineer
 reply. gateway.work.effects only turns the Letters into rows; the SLA clock's
 letters are decided in gateway.outbound.notices.
 Nothing here reads the clock, the database or the network: the automatic
@@ -18,12 +18,11 @@ from typing import Any
 
 from gateway import codes
 from gateway.app import App
-from gateway.core import commands as cmd
 from gateway.core.anomalies import header_anomalies
 from gateway.core.authenticity import for_template
 from gateway.core.model import AuthVerdict, CustomerRef, Decision, IncidentState, SeverityAssessment, SplitItem
 from gateway.core.sla import first_response_due
-from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
+from gateway.outbound.letter import TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
 from gateway.outbound.limits import Ledger
 from gateway.outbound.mime import clean_header
 from gateway.outbound.notices import escalation_letter
@@ -61,7 +60,7 @@ def for_new_incident(app: App, decision: Decision, mail: ParsedMail, incident: N
     why = "recurrence"
     letters = []
     if decision.quiet is None:  # list, bulk or accepted automatic mail is never answered (RFC 3834 §2)
-        letters.append(sent.checked(_ack(app, incident, customer, assessment, mail.from_name, mail.from_addr,
+        letters.append(sent.checked(_ack(app, incident, customer, assessment, decision.contact_name, mail.from_addr,
                                          linked, why, in_reply_to, references)))
     return [*letters, *_queue_notice(app, "recurrence" if linked else "new", incident, incident.side,
                                      incident.status, customer, mail.from_addr, decision.text, linked, mail,
@@ -92,7 +91,7 @@ def for_split_incident(app: App, decision: Decision, item: SplitItem, incident: 
     assert state is not None
     customer = customer_of(state)
     to = state.last_customer_author or state.opened_by
-    return [_ack(app, incident, customer, item.assessment, "", to, state, "split", state.last_customer_message_id,
+    return [_ack(app, incident, customer, item.assessment, state.contact_name, to, state, "split", state.last_customer_message_id,
                  state.customer_thread),
             *_queue_notice(app, "split", incident, incident.side, incident.status, customer, state.opened_by,
                            item.text, state)]
@@ -120,39 +119,6 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail, sent: Led
     return letters
 
 
-def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
-    """What an engineer's commands and answer send, in this order: severity, escalation, answer."""
-    reply, after = decision.engineer, decision.after
-    assert reply is not None and after is not None
-    letters = []
-    if reply.severity_change is not None:
-        before, level, reason = reply.severity_change
-        letters.append(to_customer(after, codes.KIND_SEVERITY, "severity-changed", {
-            "before": before, "severity": level, "reason": reason}))
-    plan = app.plans.get(after.plan)
-    if cmd.ESCALATE in reply.commands and plan.engineer_escalation:
-        letter = escalation_letter(app, after, plan, plan.engineer_escalation, None, None,
-                                   {"by_engineer": mail.from_addr}, {"by": mail.from_addr})
-        letters += [letter] if letter is not None else []
-    if reply.resolution is not None:  # §6: the customer is told the reason, with the answer if any
-        letters.append(to_customer(after, codes.KIND_RESOLVED, "resolved", {
-            "resolution": reply.resolution, "text": reply.relay_text or ""}))
-    elif reply.relay_text is not None:
-        letters.append(to_customer(after, codes.KIND_RELAY, "relay", {"text": reply.relay_text}))
-    return letters
-
-
-def for_command_error(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
-    """Only the engineer hears of a wrong command: no state, nothing to the customer, not on the timeline."""
-    state = decision.incident
-    assert state is not None
-    in_reply_to, references = thread_of(mail.message_id, mail.references)
-    return [Letter(codes.KIND_COMMAND_ERROR, "command-error", app.settings.engineers.locale, "utf-8",
-                   (mail.from_addr,), state.number, INTERNAL,
-                   {"incident": {"ref": state.ref, "subject": state.subject}, "errors": list(decision.errors)},
-                   in_reply_to, references, logged=False)]
-
-
 def for_held_engineer_reply(app: App, decision: Decision, mail: ParsedMail, inbound_id: int) -> list[Letter]:
     """One line to the engineers' queue: a reply from an engineer's address that tried to act was held.
 
@@ -175,7 +141,7 @@ def to_customer(state: IncidentState, kind: str, purpose: str, context: dict[str
     return Letter(kind, purpose, state.locale, state.charset, (state.last_customer_author or state.opened_by,),
                   state.number, TO_CUSTOMER, {
                       "incident": {"ref": state.ref, "subject": state.subject, "severity": state.severity},
-                      "customer": {"name": state.customer_name}, **context,
+                      "customer": {"name": state.customer_name}, "contact_name": state.contact_name, **context,
                   }, state.last_customer_message_id or (thread[-1] if thread else None), thread,
                   customer_key=state.customer_key)
 

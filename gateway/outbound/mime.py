@@ -76,7 +76,7 @@ class OutgoingMail:
     charset: str = "utf-8"  # "utf-8" | "iso-2022-jp"
     in_reply_to: str | None = None  # bare
     references: tuple[str, ...] = ()
-    auto_submitted: str = "auto-replied"  # RFC 3834 §5: auto-replied | auto-generated | no
+    auto_submitted: str = "auto-replied"  # RFC 3834 §5: auto-replied | auto-generated; "": a person's words
     loop_marker: str = "support-gateway"
     reply_to: str | None = None
 
@@ -193,9 +193,10 @@ def build_message(mail: OutgoingMail) -> bytes:
         head.append(_fold("References", references, header))
     if mail.reply_to:
         head.append(_fold("Reply-To", [clean_header(mail.reply_to)], header))
+    if mail.auto_submitted:  # a relayed human answer carries neither (issue 11), only our loop marker
+        head += [_fold("Auto-Submitted", [mail.auto_submitted]),
+                 b"X-Auto-Response-Suppress: All\r\n"]  # keep Exchange out-of-office replies away
     head += [
-        _fold("Auto-Submitted", [mail.auto_submitted]),
-        b"X-Auto-Response-Suppress: All\r\n",  # keep Exchange out-of-office replies away
         _fold("X-Loop", [clean_header(mail.mail_from)], header),
         _fold(LOOP_HEADER, [clean_header(mail.loop_marker)]),
     ]

@@ -101,7 +101,7 @@ def _scheduled(state: IncidentState, plan: Plan, kind: str, key: str, context: d
     thread = state.customer_thread
     recipients = (state.last_customer_author or state.opened_by,)
     return Letter(kind, kind, state.locale, state.charset, recipients, state.number, TO_CUSTOMER, {
-        "incident": _incident(state), "customer": {"name": state.customer_name},
+        "incident": _incident(state), "customer": {"name": state.customer_name}, "contact_name": state.contact_name,
         "plan": {"name": plan.name, "title": plan.title}, **context,
     }, state.last_customer_message_id or (thread[-1] if thread else None), thread, dedupe_key=key,
         event_data=event_data, customer_key=state.customer_key)

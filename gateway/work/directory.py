@@ -88,6 +88,13 @@ def customer_for_contact(session: Session, address: str) -> CustomerRef | None:
     return None if row is None else CustomerRef(*row)
 
 
+def contact_name_of(session: Session, address: str) -> str:
+    """A contact's registered name ("" if none): letters greet the person by it (issue 11)."""
+    if not address:
+        return ""
+    return session.scalar(select(Contact.name).where(Contact.address == address.lower())) or ""
+
+
 def customer_for_domain(session: Session, address: str) -> CustomerRef | None:
     """The customer whose configured domain the address is at, or None."""
     domain = address.lower().rpartition("@")[2]
@@ -104,7 +111,7 @@ def sender_for(session: Session, address: str, engineers: EngineersSection) -> S
     if address and engineers.is_engineer(address):
         return Sender(ENGINEER)
     if (customer := customer_for_contact(session, address)) is not None:
-        return Sender(CONTACT, customer)
+        return Sender(CONTACT, customer, contact_name_of(session, address))
     if address and (customer := customer_for_domain(session, address)) is not None:
         return Sender(UNKNOWN_AT_CUSTOMER, customer)
     return Sender(STRANGER)

@@ -23,7 +23,7 @@ from gateway.core.model import (
     Action,
     Decision,
 )
-from gateway.outbound import letters
+from gateway.outbound import engineer_letters, letters
 from gateway.outbound.compose import write
 from gateway.outbound.letter import Letter
 from gateway.outbound.limits import Ledger, SentLetter
@@ -146,7 +146,8 @@ def _hold(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: 
 
 
 def _command_error(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: datetime) -> Outcome:
-    """The mail is kept in the incident; the explanation goes to the engineer; nothing else changes.
+    """The mail is kept in the incident; the explanation and the text go back to the engineer; nothing
+    else changes and nothing is relayed (issue 11: nothing disappears silently).
 
     Its attachments are kept with it, so their blobs are written too (issue 10
     item 8: a screenshot-only reply failed its batch on the missing blob).
@@ -155,7 +156,7 @@ def _command_error(app: App, inbound_id: int, mail: ParsedMail, decision: Decisi
     assert state is not None
     update = IncidentUpdate(state.id, state.version)
     update.messages.append(message_row(inbound_id, mail, now, "engineer", decision.text))
-    _attach(update, app, letters.for_command_error(app, decision, mail), now)
+    _attach(update, app, engineer_letters.for_command_error(app, decision, mail), now)
     return Outcome(codes.PROCESSED, decision.reason, "; ".join(decision.errors)[:4000], update=update,
                    blobs=blob_rows(mail, now))
 
@@ -234,7 +235,9 @@ def _engineer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decis
     update.messages.append(message_row(inbound_id, mail, now, "engineer", decision.text))
     if reply.resolution is not None:
         update.changes.update(resolution=reply.resolution, resolved_at=now)
-    _attach(update, app, letters.for_engineer_reply(app, decision, mail), now)
+    elif reply.reopened:  # `#reopen`: open again, no longer resolved (its clock resumes, gateway.core.sla)
+        update.changes.update(resolution=None, resolved_at=None)
+    _attach(update, app, engineer_letters.for_engineer_reply(app, decision, mail), now)
     return update
 
 

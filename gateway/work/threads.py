@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from gateway.core.model import IncidentState
 from parsers.model import BounceReport
 from store.bounces import hard_bounce_counts
-from store.customers import Customer
+from store.customers import Contact, Customer
 from store.incidents import Incident, IncidentEvent, IncidentMessage
 from store.outbox import OutboxMessage
 
@@ -75,11 +75,13 @@ def _state(session: Session, incident: Incident, customer: Customer) -> Incident
     thread = tuple(message_id for _, message_id, _ in rows if message_id)
     authors = [author for direction, _, author in rows if direction == "in"]
     own_ids = [message_id for direction, message_id, _ in rows if direction == "in" and message_id]
+    last_author = authors[-1] if authors else incident.opened_by
     return IncidentState(
         id=incident.id, number=incident.number, customer_id=incident.customer_id, customer_key=customer.key,
         plan=incident.plan, subject=incident.subject, status=incident.status, side=incident.side,
         severity=incident.severity, assignee=incident.assignee, opened_by=incident.opened_by,
-        last_customer_author=authors[-1] if authors else incident.opened_by,
+        last_customer_author=last_author,
+        contact_name=session.scalar(select(Contact.name).where(Contact.address == last_author.lower())) or "",
         customer_thread=thread[:1] + thread[1:][-(_THREAD_LIMIT - 1):],
         last_customer_message_id=own_ids[-1] if own_ids else None,
         customer_name=customer.name, locale=customer.locale, charset=customer.charset,

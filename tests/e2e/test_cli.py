@@ -134,6 +134,11 @@ def test_incidents_list_and_show_print_what_the_daemon_did(
     assert main(["--config", str(config), "incidents", "show", "INC-000001"]) == 0
     shown = capsys.readouterr().out
     assert "opened" in shown and "alice@example.test" in shown and "ack" in shown
+    assert "response due:" in shown and "next escalation:" in shown and "ack to alice@example.test" in shown
+    assert main(["--config", str(config), "incidents", "show", "INC-000001", "--json"]) == 0
+    shown_json = json.loads(capsys.readouterr().out)
+    assert shown_json["clock"]["side"] == "vendor" and shown_json["clock"]["response_due"]
+    assert shown_json["letters"][0]["to"] == ["alice@example.test"]
     assert main(["--config", str(config), "incidents", "show", "INC-000099"]) == 1
 
 

@@ -206,8 +206,8 @@ def test_a_real_engineer_reply_with_the_engineer_token_applies_commands_and_rela
     desk.send(ENGINEER, reply_to(notice.message, sender=ENGINEER, style="outlook-en",
                                  body="#severity 2 the whole office is affected\nPlease restart the agent."),
               to=str(notice.message["Reply-To"]))
-    mails = desk.next_mails(2)
-    assert {m.rcpt_tos[0] for m in mails} == {ALICE}
+    mails = desk.next_mails(3)  # severity change and answer to the customer, the confirmation to the engineer
+    assert sorted(m.rcpt_tos[0] for m in mails) == [ALICE, ALICE, ENGINEER]
     assert any("Please restart the agent." in m.message.get_content() for m in mails)
     assert desk.incident(1).severity == 2 and desk.incident(1).side == "customer"
     assert last_inbound(desk)[:2] == (codes.PROCESSED, codes.ENGINEER_REPLIED)
@@ -226,7 +226,8 @@ def test_an_engineer_reply_that_is_only_a_screenshot_gets_the_command_error_expl
                          filename="screenshot.png")
     desk.send(ENGINEER, reply.as_bytes(policy=policy.SMTP), to=str(notice.message["Reply-To"]))
     [error] = desk.next_mails(1)
-    assert error.rcpt_tos == [ENGINEER] and "Command not accepted" in str(error.message["Subject"])
+    # No command was used: the letter says the reply was not sent, not "command not accepted" (issue 11).
+    assert error.rcpt_tos == [ENGINEER] and "Reply not sent to the customer" in str(error.message["Subject"])
     assert "1 attachment(s)" in " ".join(error.message.get_content().split())
     assert last_inbound(desk)[:2] == (codes.PROCESSED, codes.COMMAND_ERROR) and incident_unchanged(desk)
 
@@ -261,7 +262,8 @@ def test_no_mail_to_anyone_but_an_engineer_mailbox_ever_carries_an_engineer_toke
     desk.send(ENGINEER, reply_to(notice.message, sender=ENGINEER,
                                  body=f"#severity 1 down\n#investigating\n#escalate\nWe are on it (ref {pasted})."),
               to=str(notice.message["Reply-To"]))
-    answers = desk.next_mails(4)  # severity change, escalation to DEV and (another copy) to the TAM, answer
+    # severity change, escalation to DEV and (another copy) to the TAM, answer, the engineer's confirmation
+    answers = desk.next_mails(5)
     relay = next(m for m in answers if "We are on it" in m.message.get_content())
     assert "INC-000001" in relay.message.get_content() and pasted not in relay.message.get_content()
     clock.advance(timedelta(hours=2, minutes=5))  # severity 1 on the vendor side: a status report every 2 h

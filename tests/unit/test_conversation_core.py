@@ -53,7 +53,7 @@ def test_commands_have_english_and_japanese_names_in_any_case(line: str, name: s
 @pytest.mark.parametrize("text, message", [
     ("#severty 2 x", "unknown command #severty"),
     ("#severity 5 too high", "level from 1 to 4"),
-    ("#severity 2", "needs a reason"),
+    ("#reopen\n#resolve fixed", "cannot be used together"),
     ("#resolve maybe", "answered, fixed, workaround, awaiting-release"),
     ("#assign", "needs the name"),
     ("#investigating\n#waiting", "cannot be used together"),

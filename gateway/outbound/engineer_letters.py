@@ -1,0 +1,115 @@
+"""What an engineer's reply sends: to the customer, to the engineers' queue, and back to the engineer.
+
+Issue 11: every word an engineer writes goes somewhere visible. An answer (also
+under `#waiting`, or with `#split` when it says more than the list) is relayed
+to the customer; a `#note` is copied to the engineers' queue, never to the
+customer; a reply with commands is confirmed to its engineer, saying what was
+applied, which side the incident is now on and what that does to the clock; a
+reply that cannot be applied comes back to its engineer with its text, the
+error and the commands that were not applied. Plain Letters only (gateway.outbound.letters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from gateway import codes
+from gateway.app import App
+from gateway.core import commands as cmd
+from gateway.core.model import Decision, IncidentState
+from gateway.core.salutation import greets
+from gateway.outbound.letter import INTERNAL, TO_QUEUE, Letter, thread_of
+from gateway.outbound.letters import to_customer
+from gateway.outbound.notices import escalation_letter
+from parsers.model import ParsedMail
+
+
+def side_of(state: IncidentState) -> dict[str, Any]:
+    """What the templates' `_side` paragraph says: the side, and the one command that changes it."""
+    if state.status != "open":
+        return {"side": state.status, "command": "#reopen" if state.status == "resolved" else ""}
+    return {"side": state.side, "command": "#investigating" if state.side == "customer" else "#waiting"}
+
+
+def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
+    """In this order: severity, escalation, the answer (relay, resolution or reopening), note, confirmation."""
+    reply, after = decision.engineer, decision.after
+    assert reply is not None and after is not None
+    letters = []
+    if reply.severity_change is not None:
+        before, level, reason = reply.severity_change
+        letters.append(to_customer(after, codes.KIND_SEVERITY, "severity-changed", {
+            "before": before, "severity": level, "reason": reason}))
+    plan = app.plans.get(after.plan)
+    if cmd.ESCALATE in reply.commands and plan.engineer_escalation:
+        letter = escalation_letter(app, after, plan, plan.engineer_escalation, None, None,
+                                   {"by_engineer": mail.from_addr}, {"by": mail.from_addr})
+        letters += [letter] if letter is not None else []
+    text = reply.relay_text or ""
+    if reply.resolution is not None:  # §6: the customer is told the reason, with the answer if any
+        letters.append(_human(to_customer(after, codes.KIND_RESOLVED, "resolved", {
+            "resolution": reply.resolution, "text": text}), bool(text)))
+    elif reply.reopened:
+        letters.append(_human(to_customer(after, codes.KIND_REOPENED, "reopened", {
+            "reason": reply.reopen_reason, "text": text}), bool(text)))
+    elif reply.relay_text is not None:
+        letters.append(_human(to_customer(after, codes.KIND_RELAY, "relay", {
+            "text": text, "salutation": not greets(text)}), True))
+    letters += _note(app, decision, mail)
+    if reply.commands:
+        letters.append(_confirmation(app, decision, mail))
+    return letters
+
+
+def _human(letter: Letter, human: bool) -> Letter:
+    """A person's answer is not machine mail: no Auto-Submitted / X-Auto-Response-Suppress (RFC 3834 §5)."""
+    return replace(letter, human=human)
+
+
+def _note(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
+    """A `#note` is stored with the incident and copied to the engineers' queue (never to the customer)."""
+    reply, after, queue = decision.engineer, decision.after, app.settings.engineers.queue_address
+    assert reply is not None and after is not None
+    if not reply.note_text or queue is None:
+        return []
+    return [Letter(codes.KIND_NOTE, "note", app.settings.engineers.locale, "utf-8", (queue,), after.number,
+                   TO_QUEUE, {**_about(after), "author": mail.from_addr, "text": reply.note_text,
+                              **side_of(after)}, logged=False)]
+
+
+def _confirmation(app: App, decision: Decision, mail: ParsedMail) -> Letter:
+    """To the engineer: what the commands did, where the text went, and which side the incident is on."""
+    reply, after = decision.engineer, decision.after
+    assert reply is not None and after is not None
+    in_reply_to, references = thread_of(mail.message_id, mail.references)
+    queue = app.settings.engineers.queue_address
+    return Letter(codes.KIND_CONFIRM, "confirm", app.settings.engineers.locale, "utf-8", (mail.from_addr,),
+                  after.number, INTERNAL, {
+                      **_about(after), "applied": list(reply.command_lines),
+                      "relayed_to": (after.last_customer_author or after.opened_by) if reply.relay_text else "",
+                      "note": bool(reply.note_text), "note_copied": bool(reply.note_text and queue),
+                      "ask_reason": reply.severity_without_reason, "reopened": reply.reopened,
+                      **side_of(after)},
+                  in_reply_to, references, logged=False)
+
+
+def for_command_error(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
+    """Only the engineer hears: the error, the commands not applied, and their own text back.
+
+    Nothing changes and nothing goes to the customer; the letter is titled for
+    what happened (a wrong command, or a reply that could not be relayed).
+    """
+    state = decision.incident
+    assert state is not None
+    in_reply_to, references = thread_of(mail.message_id, mail.references)
+    return [Letter(codes.KIND_COMMAND_ERROR, "command-error", app.settings.engineers.locale, "utf-8",
+                   (mail.from_addr,), state.number, INTERNAL,
+                   {**_about(state), "errors": list(decision.errors), "not_applied": list(decision.not_applied),
+                    "command_used": decision.command_used, "text": decision.text, **side_of(state)},
+                   in_reply_to, references, logged=False)]
+
+
+def _about(state: IncidentState) -> dict[str, Any]:
+    return {"incident": {"ref": state.ref, "subject": state.subject, "severity": state.severity,
+                         "status": state.status}}
