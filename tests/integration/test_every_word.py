@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gateway.app import build_app
 from gateway.clock import FixedClock
 from gateway.ops.views import format_incident, show_incident
 from gateway.work.directory import add_contact
+from tests.conftest import settings_dict
 from tests.integration.test_conversations import ENGINEER, QUEUE, engineer_answers, events, incident, mails, opened
 from tests.support.mails import customer_mail
 from tests.support.pipeline import Pipeline, read_eml
@@ -16,7 +19,12 @@ from tests.support.replies import reply_to
 
 @pytest.fixture
 def pipeline(make_settings, sessions, clock: FixedClock) -> Pipeline:  # type: ignore[no-untyped-def]
-    settings = make_settings(engineers={"addresses": [ENGINEER], "queue_address": QUEUE, "locale": "en"})
+    customers = settings_dict(Path("."), "sqlite://")["customers"]
+    for customer in customers:  # MSA severity-1 status reports go only by agreement (issue 14): Acme agreed daily
+        if customer["key"] == "acme":
+            customer["status_report"] = {"every": "24h", "clock": "wall"}
+    settings = make_settings(engineers={"addresses": [ENGINEER], "queue_address": QUEUE, "locale": "en"},
+                             customers=customers)
     built = Pipeline(build_app(settings), sessions, clock)
     with sessions.begin() as session:
         add_contact(session, "acme", "dave@acme.test", "Dave Tanaka", clock.now())
