@@ -75,6 +75,7 @@ KIND_DOWNGRADE = "downgrade"               # severity 1 → 2: the customer's co
 KIND_REMINDER = "reminder"                 # the incident waits for the customer (7/14/21 days)
 KIND_TIMEOUT = "timeout"                   # closed after a month on the customer side
 KIND_ESCALATE_ACK = "escalate-ack"         # the customer's own escalation: accepted or refused
+KIND_BREACH = "breach"                     # internal: a response target was missed (issue 14)
 
 # Rate limits on automatic mail (issue 10): an automatic letter not sent is an incident event.
 EVENT_NOT_SENT = "not-sent"                # data: kind, to, reason, limit ("10 in 10 min for a@x")

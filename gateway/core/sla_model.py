@@ -17,6 +17,7 @@ CUSTOMER = "customer"
 
 # Kinds of due items (also the notice kinds where one is sent).
 RESPONSE = "response"
+LATE_KEY = "response-late::0"  # the key of the event recording a late first response (met_at, late_by)
 STATUS = "status"
 ESCALATION = "escalation"
 DOWNGRADE = "downgrade"

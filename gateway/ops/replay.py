@@ -212,6 +212,9 @@ def _response(entry: Any, view: Any, stamp: Any, order: int) -> Iterator[tuple[d
         yield entry(met, order, "response", due=stamp(due) if due else None, met_at=stamp(met), breached=False)
     elif due is not None and due <= view.now:
         yield entry(due, order, "response", due=stamp(due), met_at=None, breached=True)
+        if met is not None:  # answered late (issue 14): when, and by how much
+            yield entry(met, order, "response", due=stamp(due), met_at=stamp(met), breached=True,
+                        late_by=int((met - due).total_seconds()))
 
 
 def format_entry(item: dict[str, Any], as_json: bool) -> str:

@@ -34,6 +34,8 @@ def for_due(app: App, state: IncidentState, plan: Plan, item: Due, view: SlaView
     `customer_side_since` is when the current customer-side stretch began (None
     if the incident is on the vendor side).
     """
+    if item.kind == sla.RESPONSE:
+        return breach_letter(app, state, plan, view, key, {"key": item.short_key})
     if item.kind == sla.STATUS:
         following = next((d.at for d in view.upcoming if d.kind == item.kind), None)
         return _scheduled(state, plan, codes.KIND_STATUS, key, {
@@ -64,9 +66,7 @@ def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, vie
     (seeds/000 §4.1) every rung does. The clock's reading is shown when the
     clock escalated; an engineer's or a customer's escalation has none.
     """
-    recipients = list(app.settings.escalation.get(rung, []))
-    copies = tam_copies(app, state.customer_key)
-    recipients += copies or (customer_tam(app, state.customer_key) if rung == "tam" else ())
+    recipients = rung_recipients(app, state, rung)
     if not recipients and app.settings.engineers.queue_address:
         recipients.append(app.settings.engineers.queue_address)
     if not recipients:
@@ -88,6 +88,42 @@ def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, vie
                       "by_customer": False, "by_engineer": "", "level": 0, "threshold": "",
                       **context,
                   }, dedupe_key=key, event_data={"rung": rung, **event_data})
+
+
+def rung_recipients(app: App, state: IncidentState, rung: str) -> list[str]:
+    """Who a rung's notice goes to: settings [escalation], the TAM for `tam` (and every rung on the TAM plan)."""
+    recipients = list(app.settings.escalation.get(rung, []))
+    copies = tam_copies(app, state.customer_key)
+    recipients += copies or (customer_tam(app, state.customer_key) if rung == "tam" else ())
+    return list(dict.fromkeys(recipients))
+
+
+def assignee_address(app: App, assignee: str | None) -> str | None:
+    """The assigned engineer's mailbox: `#assign` names an address, or the local part of an [engineers] one."""
+    if not assignee:
+        return None
+    if "@" in assignee:
+        return assignee
+    return next((a for a in app.settings.engineers.addresses if a.split("@")[0].lower() == assignee.lower()), None)
+
+
+def breach_letter(app: App, state: IncidentState, plan: Plan, view: SlaView, key: str,
+                  event_data: dict[str, Any]) -> Letter | None:
+    """Issue 14: a missed response target, told at the due minute to the assigned engineer (else the
+    engineers' queue) and to the plan's first escalation rung for the severity (support-programs.md §5)."""
+    rungs = plan.terms(state.severity).escalation
+    first = rungs[0].rung if rungs else ""
+    owner = assignee_address(app, state.assignee) or app.settings.engineers.queue_address
+    recipients = list(dict.fromkeys([*([owner] if owner else []), *(rung_recipients(app, state, first) if first else [])]))
+    if not recipients:
+        return None
+    locale = app.settings.engineers.locale
+    target = plan.terms(state.severity).response
+    return Letter(codes.KIND_BREACH, "breach", locale, "utf-8", tuple(recipients), state.number, INTERNAL, {
+        "incident": _incident(state), "customer": {"name": state.customer_name, "key": state.customer_key},
+        "opened": local_time(plan, view.opened_at), "due": local_time(plan, view.response_due),
+        "target": describe_target(target, locale), "assignee": state.assignee or "", "rung": first,
+    }, dedupe_key=key, event_data={"rung": first, **event_data})
 
 
 def _incident(state: IncidentState) -> dict[str, Any]:

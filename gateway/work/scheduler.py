@@ -61,12 +61,31 @@ def wake_at(view: SlaView) -> datetime | None:
 
 
 def reschedule(app: App, incident: Incident | NewIncident, customer_key: str, now: datetime) -> None:
-    """Store the clock's next due time for an incident whose events just changed (loaded or new)."""
-    if incident.status != sla.OPEN or not incident.events:
+    """Store the clock's next due time for an incident whose events just changed (loaded or new).
+
+    A first response that just came after its target is recorded here, at once
+    and whatever the status (an answer that also resolves is still late).
+    """
+    if not incident.events:
         incident.next_due_at = None
         return
-    view = evaluate(clock_events(incident.events), app.plan_for(incident.plan, customer_key), now)
+    plan = app.plan_for(incident.plan, customer_key)
+    if isinstance(incident, Incident):
+        record_late_response(incident, plan)
+    if incident.status != sla.OPEN:
+        incident.next_due_at = None
+        return
+    view = evaluate(clock_events(incident.events), plan, now)
     incident.next_due_at = wake_at(view)
+
+
+def record_late_response(incident: Incident, plan: Plan) -> None:
+    """Issue 14: a response met after its target gets a `response` event with met_at and late_by."""
+    events = clock_events(incident.events)
+    late = sla.late_response(events, plan)
+    if late is not None:
+        met_at = datetime.fromisoformat(str(late["met_at"]))
+        incident.events.append(IncidentEvent(incident_id=incident.id, at=met_at, type="response", data=late))
 
 
 def next_wakeup(sessions: sessionmaker[Session]) -> datetime | None:

@@ -94,7 +94,7 @@ def test_the_acknowledgement_shows_the_real_deadline_on_the_business_calendar(pi
     assert incident(pipeline).next_due_at == jst(11, 26, 17)
 
 
-def test_a_missed_response_is_recorded_at_the_due_minute_and_nothing_is_mailed(pipeline: Pipeline) -> None:
+def test_a_missed_response_is_recorded_at_the_due_minute_once(pipeline: Pipeline) -> None:
     open_incident(pipeline, "alice@example.test")
     assert at(pipeline, jst(11, 26, 16, 59)) == 0
     assert at(pipeline, jst(11, 26, 17)) == 1
