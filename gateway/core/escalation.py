@@ -35,6 +35,16 @@ def asks_to_escalate(subject: str, text: str) -> bool:
     return any(_ASK.match(fold_width(line).strip()) for line in text.split("\n"))
 
 
+def says_more_than_escalate(text: str) -> bool:
+    """Whether the customer wrote anything besides the escalation request itself (issue 14).
+
+    support-programs.md §2: the incident moves to the vendor side when the
+    customer provides what was asked; a mail that only says `#escalate` provides
+    nothing, so the side stays as it was.
+    """
+    return any(line.strip() and not _ASK.match(fold_width(line).strip()) for line in text.split("\n"))
+
+
 def escalate_address_used(recipients: tuple[str, ...], own_addresses: frozenset[str]) -> bool:
     """A mail to the dedicated escalate address, `support+escalate@…` of one of our addresses."""
     for address in recipients:

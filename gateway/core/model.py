@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from gateway.core.severity_review import SeverityReview
 from parsers.model import BounceReport
 
 
@@ -226,6 +227,7 @@ class Decision:
     held_reply: bool = False  # send the polite "who may open incidents" reply
     text: str = ""  # the mail's own text (quoted history and signature removed)
     customer_escalation: CustomerEscalation | None = None  # the customer asked to escalate (Kaspersky)
+    severity_review: SeverityReview | None = None  # the customer asked to review the severity (Sophos §5.4)
     authentication: AuthVerdict | None = None  # shown to engineers in the notice of a customer's mail
     detail: str = ""  # why a mail is held, in words for the operator's inbound row (default: the reason and the sender)
     queue_line: bool = False  # tell the engineers' queue in one line that this reply was held, and why

@@ -26,7 +26,7 @@ from gateway.core.sla import first_response_due
 from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
 from gateway.outbound.limits import Ledger
 from gateway.outbound.mime import clean_header
-from gateway.outbound.notices import escalation_letter
+from gateway.outbound.notices import assignee_address, escalation_letter
 from gateway.render import describe_target
 from parsers.model import ParsedMail
 from store.rows import NewIncident
@@ -108,6 +108,7 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail, sent: Led
     letters = _queue_notice(app, "reply", after, after.side, after.status, customer_of(after), mail.from_addr,
                             decision.text, mail=mail, authentication=decision.authentication,
                             quiet=decision.quiet, not_sent=[answer] if answer is not None else [])
+    letters += _severity_review(app, decision, sent)
     if asked is None:
         return letters
     if asked.accepted:
@@ -117,6 +118,27 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail, sent: Led
         letters += [letter] if letter is not None else []
     if answer is not None:
         letters.append(answer)
+    return letters
+
+
+def _severity_review(app: App, decision: Decision, sent: Ledger) -> list[Letter]:
+    """Sophos §5.4: the engineers hear of a requested severity review in a letter of its own; the customer
+    is told it was received and that support decides (000 §5.2)."""
+    review, after = decision.severity_review, decision.after
+    if review is None or after is None:
+        return []
+    recipients = tuple(dict.fromkeys(a for a in (assignee_address(app, after.assignee),
+                                                  app.settings.engineers.queue_address) if a))
+    letters = [Letter(codes.KIND_SEVERITY_REVIEW, "severity-review", app.settings.engineers.locale, "utf-8",
+                      recipients, after.number, TO_QUEUE, {
+                          "incident": {"ref": after.ref, "subject": after.subject, "severity": after.severity,
+                                       "plan": after.plan},
+                          "customer": {"name": after.customer_name, "key": after.customer_key},
+                          "asked": review.asked, "direction": review.direction, "author": after.last_customer_author,
+                          "text": decision.text}, event_data={"asked": review.asked})] if recipients else []
+    if decision.quiet is None:
+        letters.append(sent.checked(to_customer(after, codes.KIND_SEVERITY_REVIEW_ACK, "severity-review-ack", {
+            "asked": review.asked, "direction": review.direction})))
     return letters
 
 

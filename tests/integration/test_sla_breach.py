@@ -11,6 +11,7 @@ from tests.integration.test_sla_scheduler import (  # noqa: F401 - the shared fi
     QUEUE,
     TAM,
     at,
+    customer,
     engineer,
     events,
     incident,
@@ -72,3 +73,34 @@ def test_an_answer_after_the_target_is_recorded_as_late_with_met_at_and_late_by(
     assert late.data["late_by"] == 30 * 60 and late.at == jst(11, 26, 17, 30)
     engineer(pipeline, notification, "One more thing.\n")
     assert len(events(pipeline, "response")) == 2
+
+
+def test_a_customer_asking_to_raise_the_severity_is_recorded_told_and_acknowledged_but_not_applied(
+        pipeline: Pipeline) -> None:
+    open_incident(pipeline, "alice@example.test")  # demo: Japanese customer, severity 3
+    customer(pipeline, "alice@example.test", "状況が悪化しました。\n深刻度：1 に上げてください\n")
+    assert incident(pipeline).severity == 3  # support decides (Sophos §5.2)
+    [review] = events(pipeline, "severity-review-requested")
+    assert (review.data["asked"], review.data["from"], review.data["direction"]) == (1, 3, "raise")
+    [notice] = sent(pipeline, "severity-review")
+    assert [a.addr_spec for a in notice["To"].addresses] == [QUEUE]
+    assert "SEVERITY REVIEW REQUESTED: 3 → 1" in str(notice["Subject"])
+    assert "状況が悪化しました" in notice.get_content()
+    [ack] = sent(pipeline, "severity-review-ack")
+    assert [a.addr_spec for a in ack["To"].addresses] == ["alice@example.test"]
+    assert "深刻度の見直し" in str(ack["Subject"]) and "お電話" in ack.get_content()
+
+
+def test_an_english_severity_label_in_a_reply_asks_for_that_level(pipeline: Pipeline) -> None:
+    open_incident(pipeline, "carol@acme.test")
+    customer(pipeline, "carol@acme.test", "It got worse overnight.\nSeverity: 2\n")
+    [review] = events(pipeline, "severity-review-requested")
+    assert review.data["asked"] == 2
+    [ack] = sent(pipeline, "severity-review-ack")
+    assert "review the severity" in ack.get_content()
+
+
+def test_an_ordinary_reply_asks_for_no_severity_review(pipeline: Pipeline) -> None:
+    open_incident(pipeline, "carol@acme.test")
+    customer(pipeline, "carol@acme.test", "Here are the log files you asked for.\n")
+    assert not events(pipeline, "severity-review-requested") and not sent(pipeline, "severity-review")
