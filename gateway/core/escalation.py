@@ -13,8 +13,13 @@ message (which itself hands the incident back to the vendor).
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
+from datetime import datetime
+
+from gateway.core.business_time import window
 from gateway.core.model import VENDOR_SIDE, CustomerEscalation, Event, IncidentState
+from gateway.core.plan import Plan
 from parsers.subject import fold_width
 
 # A line that starts with "#escalate", "#エスカレーション" or "エスカレーション…" (e.g. "エスカレーションを希望します").
@@ -72,3 +77,13 @@ def escalate(before: IncidentState, ladder: tuple[str, ...], author: str
     else:
         event = Event("escalation-refused", {"by": "customer", "author": author, "reason": outcome.reason})
     return (event,), outcome
+
+
+def on_duty_instead(plan: Plan, rung: str, at: datetime | None) -> str | None:
+    """The on-duty rung that takes `rung`'s notice at `at`, when the rung's person is off then (seeds/002 §3)."""
+    off = plan.off_hours
+    calendar = off.calendar_of(rung) if off is not None else None
+    if off is None or calendar is None or at is None:
+        return None
+    hours = window(calendar, at.astimezone(ZoneInfo(calendar.timezone)).date())
+    return None if hours is not None and hours[0] <= at < hours[1] else off.on_duty

@@ -14,6 +14,7 @@ marked `not_sent`, which the engineers' notice then states (issue 10 item 9).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from gateway import codes
@@ -114,7 +115,7 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail, sent: Led
     if asked.accepted:
         letter = escalation_letter(app, after, app.plans.get(after.plan), asked.rung, None, None,
                                    {"by_customer": True, "level": asked.level},
-                                   {"level": asked.level, "by": "customer"})
+                                   {"level": asked.level, "by": "customer"}, at=sent.now)
         letters += [letter] if letter is not None else []
     if answer is not None:
         letters.append(answer)
@@ -142,7 +143,7 @@ def _severity_review(app: App, decision: Decision, sent: Ledger) -> list[Letter]
     return letters
 
 
-def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
+def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail, now: datetime | None = None) -> list[Letter]:
     """What an engineer's commands and answer send, in this order: severity, escalation, answer."""
     reply, after = decision.engineer, decision.after
     assert reply is not None and after is not None
@@ -154,7 +155,7 @@ def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[L
     plan = app.plans.get(after.plan)
     if cmd.ESCALATE in reply.commands and plan.engineer_escalation:
         letter = escalation_letter(app, after, plan, plan.engineer_escalation, None, None,
-                                   {"by_engineer": mail.from_addr}, {"by": mail.from_addr})
+                                   {"by_engineer": mail.from_addr}, {"by": mail.from_addr}, at=now)
         letters += [letter] if letter is not None else []
     if reply.resolution is not None:  # §6: the customer is told the reason, with the answer if any
         letters.append(to_customer(after, codes.KIND_RESOLVED, "resolved", {

@@ -18,6 +18,7 @@ from gateway import codes
 from gateway.app import App
 from gateway.core import sla
 from gateway.core.business_time import after
+from gateway.core.escalation import on_duty_instead
 from gateway.core.model import CLOSED, IncidentState
 from gateway.core.plan import WALL, Plan, Target
 from gateway.core.sla import Due, SlaView
@@ -45,7 +46,8 @@ def for_due(app: App, state: IncidentState, plan: Plan, item: Due, view: SlaView
     if item.kind == sla.ESCALATION:
         threshold = next((r for r in plan.terms(state.severity).escalation if r.rung == item.rung), None)
         return escalation_letter(app, state, plan, item.rung, view, key,
-                                 {"threshold": threshold.after.text if threshold else ""}, {"key": item.short_key})
+                                 {"threshold": threshold.after.text if threshold else ""}, {"key": item.short_key},
+                                 at=now)
     if item.kind == sla.DOWNGRADE:
         rule, level = plan.terms(state.severity).downgrade, int(item.rung)
         return _customer_side(replace(state, severity=level), plan, item, customer_side_since or item.at, key, {
@@ -59,14 +61,16 @@ def for_due(app: App, state: IncidentState, plan: Plan, item: Due, view: SlaView
 
 
 def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, view: SlaView | None,
-                      key: str | None, context: dict[str, Any], event_data: dict[str, Any]) -> Letter | None:
+                      key: str | None, context: dict[str, Any], event_data: dict[str, Any],
+                      at: datetime | None = None) -> Letter | None:
     """Internal: to the rung's recipients (settings [escalation]), else the engineers' queue.
 
     The `tam` rung goes to the customer's TAM; on a plan that copies the TAM
     (seeds/000 §4.1) every rung does. The clock's reading is shown when the
     clock escalated; an engineer's or a customer's escalation has none.
     """
-    recipients = rung_recipients(app, state, rung)
+    event_data = {"rung": rung, **event_data}
+    recipients = rung_recipients(app, state, rung, plan, at, event_data)
     if not recipients and app.settings.engineers.queue_address:
         recipients.append(app.settings.engineers.queue_address)
     if not recipients:
@@ -87,14 +91,25 @@ def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, vie
                       "customer_time": span_text(view.customer_time, locale) if view else "-",
                       "by_customer": False, "by_engineer": "", "level": 0, "threshold": "",
                       **context,
-                  }, dedupe_key=key, event_data={"rung": rung, **event_data})
+                  }, dedupe_key=key, event_data=event_data)
 
 
-def rung_recipients(app: App, state: IncidentState, rung: str) -> list[str]:
-    """Who a rung's notice goes to: settings [escalation], the TAM for `tam` (and every rung on the TAM plan)."""
+def rung_recipients(app: App, state: IncidentState, rung: str, plan: Plan | None = None,
+                    at: datetime | None = None, data: dict[str, Any] | None = None) -> list[str]:
+    """Who a rung's notice goes to: settings [escalation], the TAM for `tam` (and every rung on the TAM plan).
+
+    Off hours (plan `[off_hours]`, seeds/002 §3): when the rung's person is off
+    at `at`, the on-duty rung's recipients get it instead and the customer's TAM
+    a copy to read in the morning; `data` (the notice event's) records the reroute.
+    """
+    on_duty = on_duty_instead(plan, rung, at) if plan is not None else None
+    if on_duty is not None:
+        if data is not None:
+            data.update({"off_hours": True, "on_duty": on_duty, "instead_of": rung})
+        rung = on_duty
     recipients = list(app.settings.escalation.get(rung, []))
     copies = tam_copies(app, state.customer_key)
-    recipients += copies or (customer_tam(app, state.customer_key) if rung == "tam" else ())
+    recipients += copies or (customer_tam(app, state.customer_key) if rung == "tam" or on_duty else ())
     return list(dict.fromkeys(recipients))
 
 
@@ -114,7 +129,9 @@ def breach_letter(app: App, state: IncidentState, plan: Plan, view: SlaView, key
     rungs = plan.terms(state.severity).escalation
     first = rungs[0].rung if rungs else ""
     owner = assignee_address(app, state.assignee) or app.settings.engineers.queue_address
-    recipients = list(dict.fromkeys([*([owner] if owner else []), *(rung_recipients(app, state, first) if first else [])]))
+    event_data = {"rung": first, **event_data}
+    rung = rung_recipients(app, state, first, plan, view.now, event_data) if first else []
+    recipients = list(dict.fromkeys([*([owner] if owner else []), *rung]))
     if not recipients:
         return None
     locale = app.settings.engineers.locale
@@ -123,7 +140,7 @@ def breach_letter(app: App, state: IncidentState, plan: Plan, view: SlaView, key
         "incident": _incident(state), "customer": {"name": state.customer_name, "key": state.customer_key},
         "opened": local_time(plan, view.opened_at), "due": local_time(plan, view.response_due),
         "target": describe_target(target, locale), "assignee": state.assignee or "", "rung": first,
-    }, dedupe_key=key, event_data={"rung": first, **event_data})
+    }, dedupe_key=key, event_data=event_data)
 
 
 def _incident(state: IncidentState) -> dict[str, Any]:

@@ -234,7 +234,7 @@ def _engineer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decis
     update.messages.append(message_row(inbound_id, mail, now, "engineer", decision.text))
     if reply.resolution is not None:
         update.changes.update(resolution=reply.resolution, resolved_at=now)
-    _attach(update, app, letters.for_engineer_reply(app, decision, mail), now)
+    _attach(update, app, letters.for_engineer_reply(app, decision, mail, now), now)
     return update
 
 
