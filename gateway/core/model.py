@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from gateway.core.severity_review import SeverityReview
+from gateway.core.sla_model import ClockEvent
 from parsers.model import BounceReport
 
 
@@ -108,6 +109,9 @@ class IncidentState:
     locale: str = "en"  # the customer's, for everything we write to them
     charset: str = "utf-8"
     escalation_level: int = 0  # customer escalations accepted so far (Kaspersky ladder)
+    # The incident's event log as the SLA clock reads it (issue 14): letters written on mail
+    # (severity changed, escalations) show the clock's deadlines and side times, not "-".
+    clock_log: tuple[ClockEvent, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def ref(self) -> str:

@@ -27,7 +27,7 @@ from gateway.core.sla import first_response_due
 from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
 from gateway.outbound.limits import Ledger
 from gateway.outbound.mime import clean_header
-from gateway.outbound.notices import assignee_address, escalation_letter
+from gateway.outbound.notices import assignee_address, clock_view, escalation_letter, severity_facts
 from gateway.render import describe_target
 from parsers.model import ParsedMail
 from store.rows import NewIncident
@@ -103,7 +103,8 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail, sent: Led
     """The queue hears of the reply; a customer's `#escalate` goes up the ladder (Kaspersky §3) or is refused."""
     after, asked = decision.after, decision.customer_escalation
     assert after is not None
-    answer = None if asked is None or decision.quiet is not None else sent.checked(to_customer(after, codes.KIND_ESCALATE_ACK, "escalate-ack", {
+    kind = codes.KIND_ESCALATE_ACK if asked is None or asked.accepted else codes.KIND_ESCALATE_REFUSED
+    answer = None if asked is None or decision.quiet is not None else sent.checked(to_customer(after, kind, "escalate-ack", {
         "accepted": asked.accepted, "rung": asked.rung, "level": asked.level, "levels": asked.levels,
         "reason": asked.reason}))
     letters = _queue_notice(app, "reply", after, after.side, after.status, customer_of(after), mail.from_addr,
@@ -113,9 +114,10 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail, sent: Led
     if asked is None:
         return letters
     if asked.accepted:
-        letter = escalation_letter(app, after, app.plans.get(after.plan), asked.rung, None, None,
-                                   {"by_customer": True, "level": asked.level},
-                                   {"level": asked.level, "by": "customer"}, at=sent.now)
+        letter = escalation_letter(app, after, app.plans.get(after.plan), asked.rung,
+                                   clock_view(app, after, decision.events, sent.now), None,
+                                   {"by_customer": True, "level": asked.level, "words": decision.text},
+                                   {"level": asked.level, "by": "customer"}, at=sent.now, copy_tam=True)
         letters += [letter] if letter is not None else []
     if answer is not None:
         letters.append(answer)
@@ -148,14 +150,17 @@ def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail, now: date
     reply, after = decision.engineer, decision.after
     assert reply is not None and after is not None
     letters = []
+    view = clock_view(app, after, decision.events, now)
     if reply.severity_change is not None:
         before, level, reason = reply.severity_change
         letters.append(to_customer(after, codes.KIND_SEVERITY, "severity-changed", {
-            "before": before, "severity": level, "reason": reason}))
+            "before": before, "severity": level, "reason": reason, **severity_facts(app, after, view, reply)}))
     plan = app.plans.get(after.plan)
     if cmd.ESCALATE in reply.commands and plan.engineer_escalation:
-        letter = escalation_letter(app, after, plan, plan.engineer_escalation, None, None,
-                                   {"by_engineer": mail.from_addr}, {"by": mail.from_addr}, at=now)
+        why = next((str(e.data.get("reason") or "") for e in decision.events if e.type == "escalated"), "")
+        letter = escalation_letter(app, after, plan, plan.engineer_escalation, view, None,
+                                   {"by_engineer": mail.from_addr, "reason": why, "words": decision.text},
+                                   {"by": mail.from_addr, "reason": why}, at=now)
         letters += [letter] if letter is not None else []
     if reply.resolution is not None:  # §6: the customer is told the reason, with the answer if any
         letters.append(to_customer(after, codes.KIND_RESOLVED, "resolved", {

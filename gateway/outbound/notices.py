@@ -19,9 +19,9 @@ from gateway.app import App
 from gateway.core import sla
 from gateway.core.business_time import after
 from gateway.core.escalation import on_duty_instead
-from gateway.core.model import CLOSED, IncidentState
+from gateway.core.model import CLOSED, EngineerReply, Event, IncidentState
 from gateway.core.plan import WALL, Plan, Target
-from gateway.core.sla import Due, SlaView
+from gateway.core.sla import ClockEvent, Due, SlaView
 from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, Letter, customer_tam, local_time, span_text, tam_copies
 from gateway.render import describe_target
 
@@ -62,7 +62,7 @@ def for_due(app: App, state: IncidentState, plan: Plan, item: Due, view: SlaView
 
 def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, view: SlaView | None,
                       key: str | None, context: dict[str, Any], event_data: dict[str, Any],
-                      at: datetime | None = None) -> Letter | None:
+                      at: datetime | None = None, copy_tam: bool = False) -> Letter | None:
     """Internal: to the rung's recipients (settings [escalation]), else the engineers' queue.
 
     The `tam` rung goes to the customer's TAM; on a plan that copies the TAM
@@ -70,12 +70,13 @@ def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, vie
     clock escalated; an engineer's or a customer's escalation has none.
     """
     event_data = {"rung": rung, **event_data}
-    recipients = rung_recipients(app, state, rung, plan, at, event_data)
+    recipients = rung_recipients(app, state, rung, plan, at, event_data, copy_tam)
     if not recipients and app.settings.engineers.queue_address:
         recipients.append(app.settings.engineers.queue_address)
     if not recipients:
         return None
     locale = app.settings.engineers.locale
+    clock = _rung_clock(plan, state.severity, rung)
     response = local_time(plan, view.response_due) if view else "-"
     if view is not None and view.response_met_at is not None:
         response += f" (met {local_time(plan, view.response_met_at)})"
@@ -87,15 +88,45 @@ def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, vie
                                                                  "key": state.customer_key},
                       "rung": rung, "opened": local_time(plan, view.opened_at) if view else "-",
                       "response": response,
-                      "vendor_time": span_text(view.vendor_time, locale) if view else "-",
-                      "customer_time": span_text(view.customer_time, locale) if view else "-",
-                      "by_customer": False, "by_engineer": "", "level": 0, "threshold": "",
+                      "vendor_time": span_text(view.side_time_on(sla.VENDOR, clock), locale) if view else "-",
+                      "customer_time": span_text(view.side_time_on(sla.CUSTOMER, clock), locale) if view else "-",
+                      "clock": clock, "due": local_time(plan, view.response_due) if view else "-",
+                      "by_customer": False, "by_engineer": "", "level": 0, "threshold": "", "reason": "",
+                      "words": "",
                       **context,
                   }, dedupe_key=key, event_data=event_data)
 
 
+def _rung_clock(plan: Plan, severity: int, rung: str) -> str:
+    """The clock a rung is counted on: its own for the SLA clock's rungs, else the severity's response clock."""
+    own = next((r.clock for r in plan.terms(severity).escalation if r.rung == rung), None)
+    return own or plan.terms(severity).response.clock
+
+
+def clock_view(app: App, state: IncidentState, events: tuple[Event, ...], now: datetime | None) -> SlaView | None:
+    """The clock's reading after a mail's events (recorded at `now`): what a letter written on mail shows."""
+    if not state.clock_log or now is None:
+        return None
+    log = [*state.clock_log, *(ClockEvent(now, e.type, e.data) for e in events)]
+    return sla.evaluate(log, app.plan_for(state.plan, state.customer_key), now)
+
+
+def severity_facts(app: App, state: IncidentState, view: SlaView | None, reply: EngineerReply) -> dict[str, Any]:
+    """Issue 14 / Sophos §5.1 note: the new response deadline (unless this very mail answers), and for
+    severity 1 or 2 the request to phone."""
+    plan = app.plan_for(state.plan, state.customer_key)
+    answers = reply.relay_text is not None and sla.MET_BY_REPLY in plan.response_met_by
+    due = None
+    if view is not None and view.response_met_at is None and not answers:
+        due = view.response_due
+    return {"response_due": local_time(plan, due) if due else "",
+            "response_target": describe_target(plan.terms(state.severity).response, state.locale),
+            "ask_phone": state.severity <= 2, "phone": app.settings.gateway.phone}
+
+
 def rung_recipients(app: App, state: IncidentState, rung: str, plan: Plan | None = None,
-                    at: datetime | None = None, data: dict[str, Any] | None = None) -> list[str]:
+                    at: datetime | None = None, data: dict[str, Any] | None = None,
+                    copy_tam: bool = False) -> list[str]:
     """Who a rung's notice goes to: settings [escalation], the TAM for `tam` (and every rung on the TAM plan).
 
     Off hours (plan `[off_hours]`, seeds/002 §3): when the rung's person is off
@@ -109,7 +140,7 @@ def rung_recipients(app: App, state: IncidentState, rung: str, plan: Plan | None
         rung = on_duty
     recipients = list(app.settings.escalation.get(rung, []))
     copies = tam_copies(app, state.customer_key)
-    recipients += copies or (customer_tam(app, state.customer_key) if rung == "tam" or on_duty else ())
+    recipients += copies or (customer_tam(app, state.customer_key) if rung == "tam" or on_duty or copy_tam else ())
     return list(dict.fromkeys(recipients))
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.core.model import IncidentState
+from gateway.core.sla_model import ClockEvent
 from parsers.model import BounceReport
 from store.bounces import hard_bounce_counts
 from store.customers import Customer
@@ -72,6 +73,9 @@ def _state(session: Session, incident: Incident, customer: Customer) -> Incident
         .where(IncidentMessage.incident_id == incident.id, IncidentMessage.direction.in_(CUSTOMER_VISIBLE))
         .order_by(IncidentMessage.id)
     ).all()
+    log = tuple(ClockEvent(at, type_, data or {}) for at, type_, data in session.execute(
+        select(IncidentEvent.at, IncidentEvent.type, IncidentEvent.data)
+        .where(IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id)))
     thread = tuple(message_id for _, message_id, _ in rows if message_id)
     authors = [author for direction, _, author in rows if direction == "in"]
     own_ids = [message_id for direction, message_id, _ in rows if direction == "in" and message_id]
@@ -83,9 +87,8 @@ def _state(session: Session, incident: Incident, customer: Customer) -> Incident
         customer_thread=thread[:1] + thread[1:][-(_THREAD_LIMIT - 1):],
         last_customer_message_id=own_ids[-1] if own_ids else None,
         customer_name=customer.name, locale=customer.locale, charset=customer.charset,
-        escalation_level=session.scalar(select(func.count()).select_from(IncidentEvent).where(
-            IncidentEvent.incident_id == incident.id, IncidentEvent.type == "escalated",
-            IncidentEvent.data["by"].as_string() == "customer")) or 0,
+        escalation_level=sum(1 for e in log if e.type == "escalated" and e.data.get("by") == "customer"),
+        clock_log=log,
     )
 
 
