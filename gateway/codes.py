@@ -77,6 +77,7 @@ KIND_TIMEOUT = "timeout"                   # closed after a month on the custome
 KIND_ESCALATE_ACK = "escalate-ack"         # the customer's own escalation: accepted
 KIND_ESCALATE_REFUSED = "escalate-refused" # the customer's own escalation: refused, and why (issue 14)
 KIND_BREACH = "breach"                     # internal: a response target was missed (issue 14)
+KIND_CLOCK_CHANGE = "clock-change"         # to the engineers' queue: a downgrade, timeout close, reminder sent
 KIND_SEVERITY_REVIEW = "severity-review"   # to the engineers: the customer asks to review the severity
 KIND_SEVERITY_REVIEW_ACK = "severity-review-ack"  # to the customer: the request was received
 

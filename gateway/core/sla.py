@@ -38,7 +38,6 @@ from gateway.core.sla_model import (
     DOWNGRADE,
     DOWNGRADE_REASON,
     ESCALATION,
-    LATE_KEY,
     MET_BY_ASSIGN,
     MET_BY_REPLY,
     OPEN,
@@ -53,9 +52,9 @@ from gateway.core.sla_model import (
     Stretch,
 )
 
-__all__ = ["ANSWER_KINDS", "CUSTOMER", "DOWNGRADE", "DOWNGRADE_REASON", "ESCALATION", "LATE_KEY", "MET_BY_ASSIGN",
+__all__ = ["ANSWER_KINDS", "CUSTOMER", "DOWNGRADE", "DOWNGRADE_REASON", "ESCALATION", "MET_BY_ASSIGN",
            "MET_BY_REPLY", "OPEN", "REMINDER", "RESPONSE", "STATUS", "TIMEOUT", "VENDOR", "ClockEvent", "Due",
-           "SlaView", "Stretch", "evaluate", "first_response_due", "fold", "late_response", "side_time"]
+           "SlaView", "Stretch", "evaluate", "first_response_due", "fold", "side_time"]
 
 
 @dataclass
@@ -149,24 +148,6 @@ def evaluate(events: Sequence[ClockEvent], plan: Plan, now: datetime) -> SlaView
         due=tuple(sorted(due, key=_order)), upcoming=tuple(sorted(upcoming, key=_order)),
         stretches=log.stretches, calendar=plan.calendar,
     )
-
-
-def late_response(events: Sequence[ClockEvent], plan: Plan) -> dict[str, object] | None:
-    """The record of a first response met after its target, if one is owed and not yet written.
-
-    Issue 14: an answer at 16:30 for a 16:00 target is *answered late* (met_at
-    16:30, late_by 30 min), not "never answered"; reports and `incidents show`
-    read this event. None when the response is not met, was on time, or the
-    record exists (its key, LATE_KEY, is in the log).
-    """
-    view = evaluate(events, plan, events[-1].at)
-    met, due = view.response_met_at, view.response_due
-    if met is None or due is None or met <= due:
-        return None
-    if any(event.data.get("key") == LATE_KEY for event in events):
-        return None
-    return {"due": due.isoformat(), "met_at": met.isoformat(), "late_by": int((met - due).total_seconds()),
-            "breached": True, "key": LATE_KEY}
 
 
 def _order(item: Due) -> tuple[datetime, str, str, int]:

@@ -22,7 +22,7 @@ from gateway.core.escalation import on_duty_instead
 from gateway.core.model import CLOSED, EngineerReply, Event, IncidentState
 from gateway.core.plan import WALL, Plan, Target
 from gateway.core.sla import ClockEvent, Due, SlaView
-from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, Letter, customer_tam, local_time, span_text, tam_copies
+from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, customer_tam, local_time, span_text, tam_copies
 from gateway.render import describe_target
 
 
@@ -95,6 +95,27 @@ def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, vie
                       "words": "",
                       **context,
                   }, dedupe_key=key, event_data=event_data)
+
+
+QUEUE_COPIED = (sla.DOWNGRADE, sla.TIMEOUT, sla.REMINDER)  # automatic changes the engineers must see
+
+
+def queue_copy(app: App, state: IncidentState, plan: Plan, item: Due, key: str, customer_letter: Letter,
+               thread: tuple[str, ...]) -> Letter | None:
+    """Issue 14: one short line to the engineers' queue for a downgrade, a timeout close or a reminder sent,
+    threaded to the engineers' own conversation about the incident (`thread`: its Message-IDs)."""
+    queue = app.settings.engineers.queue_address
+    if queue is None or item.kind not in QUEUE_COPIED:
+        return None
+    return Letter(codes.KIND_CLOCK_CHANGE, "clock-change", app.settings.engineers.locale, "utf-8", (queue,),
+                  state.number, TO_QUEUE, {
+                      "incident": _incident(state), "customer": {"name": state.customer_name,
+                                                                 "key": state.customer_key},
+                      "change": item.kind, "severity": customer_letter.context.get("severity", state.severity),
+                      "sent_to": list(customer_letter.to), "at": local_time(plan, item.at),
+                      "waited": customer_letter.context.get("waited", ""),
+                  }, thread[-1] if thread else None, thread, dedupe_key=f"{key}:queue",
+                  event_data={"change": item.kind})
 
 
 def _rung_clock(plan: Plan, severity: int, rung: str) -> str:

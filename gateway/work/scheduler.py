@@ -34,11 +34,13 @@ from gateway.core import sla
 from gateway.core.model import CLOSED, IncidentState
 from gateway.core.plan import Plan
 from gateway.core.sla import ClockEvent, Due, SlaView, evaluate
+from gateway.core.sla_people import late_response, send_time
 from gateway.outbound.compose import write
 from gateway.outbound.letter import Letter
-from gateway.outbound.notices import for_due
+from gateway.outbound.letter import TO_QUEUE
+from gateway.outbound.notices import QUEUE_COPIED, for_due, queue_copy
 from gateway.work.threads import incident_states
-from store.incidents import Incident, IncidentEvent
+from store.incidents import Incident, IncidentEvent, IncidentMessage
 from store.rows import Attach, NewEvent, NewIncident
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ def reschedule(app: App, incident: Incident | NewIncident, customer_key: str, no
 def record_late_response(incident: Incident, plan: Plan) -> None:
     """Issue 14: a response met after its target gets a `response` event with met_at and late_by."""
     events = clock_events(incident.events)
-    late = sla.late_response(events, plan)
+    late = late_response(events, plan)
     if late is not None:
         met_at = datetime.fromisoformat(str(late["met_at"]))
         incident.events.append(IncidentEvent(incident_id=incident.id, at=met_at, type="response", data=late))
@@ -164,10 +166,25 @@ def _do(app: App, session: Session, incident: Incident, state: IncidentState, pl
                      now=now)
     state = _change(session, incident, state, item, log_, now)
     if letter is not None:
-        _letter(app, session, incident, log_, now, letter)
+        _letter(app, session, incident, log_, now, letter, send_time(plan, item))
+        _tell_queue(app, session, incident, state, plan, item, key, letter, log_, now)
     elif item.kind == sla.ESCALATION:  # nobody to tell: recorded, so the rung counts as reached
         _event(session, incident, log_, now, "escalation", {"rung": item.rung, "to": [], "key": item.short_key})
     return state
+
+
+def _tell_queue(app: App, session: Session, incident: Incident, state: IncidentState, plan: Plan, item: Due,
+                key: str, letter: Letter, log_: list[ClockEvent], now: datetime) -> None:
+    """Issue 14: the engineers' queue sees each automatic change the clock made, threaded to its own mail."""
+    if item.kind not in QUEUE_COPIED:
+        return
+    thread = tuple(m for m in session.scalars(
+        select(IncidentMessage.message_id).where(IncidentMessage.incident_id == incident.id,
+                                                 IncidentMessage.direction == TO_QUEUE)
+        .order_by(IncidentMessage.id)) if m)
+    copy = queue_copy(app, state, plan, item, key, letter, thread[-20:])
+    if copy is not None:
+        _letter(app, session, incident, log_, now, copy)
 
 
 def _change(session: Session, incident: Incident, state: IncidentState, item: Due, log_: list[ClockEvent],
@@ -198,10 +215,13 @@ def _event(session: Session, incident: Incident, log_: list[ClockEvent], now: da
 
 
 def _letter(app: App, session: Session, incident: Incident, log_: list[ClockEvent], now: datetime,
-            letter: Letter) -> None:
-    copies = write(app, letter, now)
+            letter: Letter, send_at: datetime | None = None) -> None:
+    """Write the letter's rows; `send_at` (a non-working day's letter, sla.send_time) dates and holds it."""
+    copies = write(app, letter, send_at or now)
     first = copies[0].event
     assert first is not None  # scheduled letters are always logged: the clock reads them
+    if send_at is not None:
+        first.at, first.data = now, {**first.data, "held_until": send_at.isoformat()}
     attach = Attach(incident)
     for written in copies:
         message = attach.message(written.message)

@@ -49,7 +49,7 @@ def test_a_clock_escalation_letter_counts_vendor_time_on_the_rungs_business_cloc
     at(pipeline, jst(11, 25, 10))  # 16:30-17:30 + 09:00-10:00: 2 business hours (17 h 30 min of wall time)
     [mail] = sent(pipeline, "escalation")
     body = mail.get_content()
-    assert "Vendor time:    2 h 0 min (business hours)" in body
+    assert "Vendor time:    2 h (business hours)" in body
     assert "17 h" not in body
 
 
