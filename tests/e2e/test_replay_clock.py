@@ -50,3 +50,39 @@ def test_replay_shows_the_breach_notice_at_the_due_minute_and_the_late_answer_wi
         ("2026-12-02T15:30:00+09:00", None, None),
         ("2026-12-02T16:00:00+09:00", "2026-12-02T16:00:00+09:00", 1800),
     ]
+
+
+MSA_SETTINGS = SETTINGS + """
+[[customers]]
+key = "acme"
+name = "Acme Ltd"
+plan = "msa-enterprise"
+locale = "en"
+domains = ["acme.test"]
+contacts = ["carol@acme.test"]
+tam = "tam@vendor.test"
+
+[escalation]
+on-duty-manager = ["duty@vendor.test"]
+"""
+
+
+def test_replay_shows_a_severity_review_request_and_an_off_hours_reroute(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    opened = ("carol@acme.test", "Sat, 28 Nov 2026 02:00:00 +0900", "<a1@acme.test>", None, "LAN down",
+              "The whole LAN is down.\n")
+    raised = ("yamada@vendor.test", "Sat, 28 Nov 2026 02:05:00 +0900", "<e1@vendor.test>", "<a1@acme.test>",
+              "Re: LAN down", "#severity 2 part of the LAN is down\n#investigating\n")
+    worse = ("carol@acme.test", "Sat, 28 Nov 2026 02:10:00 +0900", "<a2@acme.test>", "<a1@acme.test>",
+             "Re: LAN down", "It is getting worse.\nSeverity: 1\n")
+    mail = write_mails(tmp_path / "mail", opened, raised, worse)
+    lines = replay_json(capsys, tmp_path, mail, "2026-11-28T07:00:00+09:00", MSA_SETTINGS)
+    [review] = [e for e in lines if e["event"] == "severity-review-requested"]
+    assert (review["at"], review["asked"]) == ("2026-11-28T02:10:00+09:00", 1)
+    notices = [(e["at"], e["kind"], e.get("on_duty")) for e in lines if e["event"] == "notice"]
+    assert ("2026-11-28T02:10:00+09:00", "severity-review", None) in notices
+    assert ("2026-11-28T02:10:00+09:00", "severity-review-ack", None) in notices
+    [escalation] = [e for e in lines if e["event"] == "notice" and e["kind"] == "escalation"]
+    assert (escalation["at"], escalation["off_hours"], escalation["instead_of"]) == \
+        ("2026-11-28T06:00:00+09:00", True, "tam")  # sev 2: the tam rung after 4 h, on a Saturday
+    assert escalation["to"] == ["duty@vendor.test", "tam@vendor.test"]

@@ -104,3 +104,19 @@ def test_an_ordinary_reply_asks_for_no_severity_review(pipeline: Pipeline) -> No
     open_incident(pipeline, "carol@acme.test")
     customer(pipeline, "carol@acme.test", "Here are the log files you asked for.\n")
     assert not events(pipeline, "severity-review-requested") and not sent(pipeline, "severity-review")
+
+
+def test_incidents_show_lists_the_breach_notice_the_late_answer_and_the_review_request(pipeline: Pipeline) -> None:
+    from gateway.ops.views import show_incident
+
+    notification = open_incident(pipeline, "alice@example.test")
+    at(pipeline, jst(11, 26, 17))
+    pipeline.clock.set(jst(11, 26, 17, 30))  # type: ignore[attr-defined]
+    engineer(pipeline, notification, "The fix is to restart the agent.\n")
+    customer(pipeline, "alice@example.test", "まだ直りません。重要度を2に上げてください。\n")
+    detail = show_incident(pipeline.sessions, "INC-000001")
+    assert detail is not None
+    kinds = [(e["type"], e["data"].get("kind")) for e in detail["events"]]
+    assert ("notice", "breach") in kinds and ("severity-review-requested", None) in kinds
+    late = [e["data"] for e in detail["events"] if e["type"] == "response" and e["data"].get("met_at")]
+    assert late[0]["late_by"] == 1800
