@@ -39,9 +39,10 @@ from gateway.outbound.compose import write
 from gateway.outbound.letter import Letter
 from gateway.outbound.letter import TO_QUEUE
 from gateway.outbound.notices import QUEUE_COPIED, for_due, queue_copy
+from gateway.work.scheduled_rows import ScheduledRows
 from gateway.work.threads import incident_states
 from store.incidents import Incident, IncidentEvent, IncidentMessage
-from store.rows import Attach, NewEvent, NewIncident
+from store.rows import NewEvent, NewIncident
 
 log = logging.getLogger(__name__)
 
@@ -133,35 +134,39 @@ def process_due(app: App, session: Session, incidents: Sequence[Incident], now: 
     states: dict[int, IncidentState] = {}
     for start in range(0, len(numbers), _STATE_CHUNK):
         states.update(incident_states(session, numbers[start:start + _STATE_CHUNK]))
-    try:  # the fast path: every incident's rows in one flush (issue 14: 1,000 due notices in a second)
+    rows = ScheduledRows()
+    try:  # the fast path: every incident's rows in a few statements (issue 14: 1,000 due notices in a second)
         with session.begin_nested(), session.no_autoflush:
             for incident in incidents:
-                _run(app, session, incident, states[incident.number], clock_events(events[incident.id]), now)
+                _run(app, session, rows, incident, states[incident.number], clock_events(events[incident.id]), now)
+            rows.write(session)
         return
     except Exception:  # noqa: BLE001 - one incident failed: redo them one by one to find and skip it
         log.warning("scheduled work for %d incidents failed together; retrying one by one", len(incidents))
     for incident in incidents:
+        rows = ScheduledRows()
         try:
             with session.begin_nested():
-                _run(app, session, incident, states[incident.number], clock_events(events[incident.id]), now)
+                _run(app, session, rows, incident, states[incident.number], clock_events(events[incident.id]), now)
+                rows.write(session)
         except Exception:  # noqa: BLE001 - one broken incident must not stop the others
             log.exception("%s: scheduled work failed; retried at the next tick", incident.ref)
 
 
-def _run(app: App, session: Session, incident: Incident, state: IncidentState, log_: list[ClockEvent],
-         now: datetime) -> None:
+def _run(app: App, session: Session, rows: ScheduledRows, incident: Incident, state: IncidentState,
+         log_: list[ClockEvent], now: datetime) -> None:
     plan = app.plan_for(incident.plan, state.customer_key)
     if not log_ or incident.status != sla.OPEN:
         incident.next_due_at = None
         return
     view = evaluate(log_, plan, now)
     for item in view.due:
-        state = _do(app, session, incident, state, plan, view, item, log_, now)
+        state = _do(app, session, rows, incident, state, plan, view, item, log_, now)
     incident.next_due_at = wake_at(evaluate(log_, plan, now)) if incident.status == sla.OPEN else None
 
 
-def _do(app: App, session: Session, incident: Incident, state: IncidentState, plan: Plan, view: SlaView,
-        item: Due, log_: list[ClockEvent], now: datetime) -> IncidentState:
+def _do(app: App, session: Session, rows: ScheduledRows, incident: Incident, state: IncidentState, plan: Plan,
+        view: SlaView, item: Due, log_: list[ClockEvent], now: datetime) -> IncidentState:
     """Write one due item: the change it makes, then the letter it causes; return the incident as it now is.
 
     Which letter is gateway.outbound.notices' answer; this function records the
@@ -171,17 +176,17 @@ def _do(app: App, session: Session, incident: Incident, state: IncidentState, pl
     since = _customer_since(log_)
     letter = for_due(app, state, plan, item, view, key, customer_side_since=since, last_activity=_last(log_),
                      now=now)
-    state = _change(session, incident, state, item, log_, now)
+    state = _change(rows, incident, state, item, log_, now)
     if letter is not None:
-        _letter(app, session, incident, log_, now, letter, send_time(plan, item))
-        _tell_queue(app, session, incident, state, plan, item, key, letter, log_, now)
+        _letter(app, rows, incident, log_, now, letter, send_time(plan, item))
+        _tell_queue(app, session, rows, incident, state, plan, item, key, letter, log_, now)
     elif item.kind == sla.ESCALATION:  # nobody to tell: recorded, so the rung counts as reached
-        _event(session, incident, log_, now, "escalation", {"rung": item.rung, "to": [], "key": item.short_key})
+        _event(rows, incident, log_, now, "escalation", {"rung": item.rung, "to": [], "key": item.short_key})
     return state
 
 
-def _tell_queue(app: App, session: Session, incident: Incident, state: IncidentState, plan: Plan, item: Due,
-                key: str, letter: Letter, log_: list[ClockEvent], now: datetime) -> None:
+def _tell_queue(app: App, session: Session, rows: ScheduledRows, incident: Incident, state: IncidentState,
+                plan: Plan, item: Due, key: str, letter: Letter, log_: list[ClockEvent], now: datetime) -> None:
     """Issue 14: the engineers' queue sees each automatic change the clock made, threaded to its own mail."""
     if item.kind not in QUEUE_COPIED:
         return
@@ -191,52 +196,51 @@ def _tell_queue(app: App, session: Session, incident: Incident, state: IncidentS
         .order_by(IncidentMessage.id)) if m)
     copy = queue_copy(app, state, plan, item, key, letter, thread[-20:])
     if copy is not None:
-        _letter(app, session, incident, log_, now, copy)
+        _letter(app, rows, incident, log_, now, copy)
 
 
-def _change(session: Session, incident: Incident, state: IncidentState, item: Due, log_: list[ClockEvent],
+def _change(rows: ScheduledRows, incident: Incident, state: IncidentState, item: Due, log_: list[ClockEvent],
             now: datetime) -> IncidentState:
     """What a due item changes by itself: a missed response is recorded, a downgrade or timeout applied."""
     if item.kind == sla.RESPONSE:
-        _event(session, incident, log_, now, "response", {
+        _event(rows, incident, log_, now, "response", {
             "due": item.at.isoformat(), "met_at": None, "breached": True, "key": item.short_key})
     elif item.kind == sla.DOWNGRADE:
         level = int(item.rung)
-        _event(session, incident, log_, now, "severity", {
+        _event(rows, incident, log_, now, "severity", {
             "from": state.severity, "to": level, "reason": sla.DOWNGRADE_REASON, "by": "clock",
             "key": item.short_key})
         incident.severity, incident.updated_at = level, now
         return replace(state, severity=level)
     elif item.kind == sla.TIMEOUT:
-        _event(session, incident, log_, now, "status", {
+        _event(rows, incident, log_, now, "status", {
             "status": CLOSED, "reason": "timeout", "by": "clock", "key": item.short_key})
         incident.status, incident.closed_at, incident.updated_at = CLOSED, now, now
         return replace(state, status=CLOSED)
     return state
 
 
-def _event(session: Session, incident: Incident, log_: list[ClockEvent], now: datetime, type_: str,
+def _event(rows: ScheduledRows, incident: Incident, log_: list[ClockEvent], now: datetime, type_: str,
            data: dict[str, Any]) -> None:
-    session.add(IncidentEvent(incident_id=incident.id, at=now, type=type_, data=data))
+    rows.events.append(NewEvent(at=now, type=type_, data=data, incident_id=incident.id))
     log_.append(ClockEvent(now, type_, data))
 
 
-def _letter(app: App, session: Session, incident: Incident, log_: list[ClockEvent], now: datetime,
+def _letter(app: App, rows: ScheduledRows, incident: Incident, log_: list[ClockEvent], now: datetime,
             letter: Letter, send_at: datetime | None = None) -> None:
-    """Write the letter's rows; `send_at` (a non-working day's letter, sla.send_time) dates and holds it."""
+    """Collect the letter's rows; `send_at` (a non-working day's letter, sla_people.send_time) dates and holds it."""
     copies = write(app, letter, send_at or now)
     first = copies[0].event
     assert first is not None  # scheduled letters are always logged: the clock reads them
     if send_at is not None:
         first.at, first.data = now, {**first.data, "held_until": send_at.isoformat()}
-    attach = Attach(incident)
     for written in copies:
-        message = attach.message(written.message)
-        message.incident_id = incident.id
-        session.add_all([attach.outbox(written.outbox), message])
-    event = attach.event(first)
-    event.incident_id = incident.id
-    session.add(event)
+        written.outbox.incident_id = written.message.incident_id = incident.id
+        written.message.created_at = now
+        rows.outbox.append(written.outbox)
+        rows.messages.append(written.message)
+    first.incident_id = incident.id
+    rows.events.append(first)
     log_.append(ClockEvent(now, "notice", first.data))
     log.info("%s: %s to %s", incident.ref, letter.kind, ", ".join(letter.to))
 
