@@ -6,7 +6,7 @@ decides with what they return.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,8 +54,13 @@ def numbers_for_message_ids(session: Session, message_ids: Iterable[str]) -> dic
     return found
 
 
-def incident_states(session: Session, numbers: Iterable[int]) -> dict[int, IncidentState]:
-    """The incidents with these numbers (those that exist), as the core sees them."""
+def incident_states(session: Session, numbers: Iterable[int],
+                    logs: Mapping[int, Sequence[ClockEvent]] | None = None) -> dict[int, IncidentState]:
+    """The incidents with these numbers (those that exist), as the core sees them.
+
+    `logs` (incident id → events) is given by a caller that already read the
+    events (the scheduler), so they are not read twice.
+    """
     wanted = sorted(set(numbers))[:100]
     if not wanted:
         return {}
@@ -63,19 +68,21 @@ def incident_states(session: Session, numbers: Iterable[int]) -> dict[int, Incid
     for incident, customer in session.execute(
         select(Incident, Customer).join(Customer).where(Incident.number.in_(wanted))
     ):
-        states[incident.number] = _state(session, incident, customer)
+        states[incident.number] = _state(session, incident, customer, logs.get(incident.id) if logs else None)
     return states
 
 
-def _state(session: Session, incident: Incident, customer: Customer) -> IncidentState:
+def _state(session: Session, incident: Incident, customer: Customer,
+           known: Sequence[ClockEvent] | None = None) -> IncidentState:
     rows = session.execute(
         select(IncidentMessage.direction, IncidentMessage.message_id, IncidentMessage.author)
         .where(IncidentMessage.incident_id == incident.id, IncidentMessage.direction.in_(CUSTOMER_VISIBLE))
         .order_by(IncidentMessage.id)
     ).all()
-    log = tuple(ClockEvent(at, type_, data or {}) for at, type_, data in session.execute(
-        select(IncidentEvent.at, IncidentEvent.type, IncidentEvent.data)
-        .where(IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id)))
+    log = tuple(known) if known is not None else tuple(
+        ClockEvent(at, type_, data or {}) for at, type_, data in session.execute(
+            select(IncidentEvent.at, IncidentEvent.type, IncidentEvent.data)
+            .where(IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id)))
     thread = tuple(message_id for _, message_id, _ in rows if message_id)
     authors = [author for direction, _, author in rows if direction == "in"]
     own_ids = [message_id for direction, message_id, _ in rows if direction == "in" and message_id]
