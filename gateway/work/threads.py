@@ -64,25 +64,29 @@ def incident_states(session: Session, numbers: Iterable[int],
     wanted = sorted(set(numbers))[:100]
     if not wanted:
         return {}
-    states = {}
-    for incident, customer in session.execute(
-        select(Incident, Customer).join(Customer).where(Incident.number.in_(wanted))
-    ):
-        states[incident.number] = _state(session, incident, customer, logs.get(incident.id) if logs else None)
-    return states
+    found = list(session.execute(select(Incident, Customer).join(Customer).where(Incident.number.in_(wanted))))
+    ids = [incident.id for incident, _ in found]
+    messages: dict[int, list[tuple[str, str | None, str]]] = {i: [] for i in ids}
+    for incident_id, direction, message_id, author in session.execute(  # one query for all, not one each
+        select(IncidentMessage.incident_id, IncidentMessage.direction, IncidentMessage.message_id,
+               IncidentMessage.author)
+        .where(IncidentMessage.incident_id.in_(ids), IncidentMessage.direction.in_(CUSTOMER_VISIBLE))
+        .order_by(IncidentMessage.incident_id, IncidentMessage.id)):
+        messages[incident_id].append((direction, message_id, author))
+    if logs is None:
+        read: dict[int, list[ClockEvent]] = {i: [] for i in ids}
+        for incident_id, at, type_, data in session.execute(
+            select(IncidentEvent.incident_id, IncidentEvent.at, IncidentEvent.type, IncidentEvent.data)
+            .where(IncidentEvent.incident_id.in_(ids)).order_by(IncidentEvent.incident_id, IncidentEvent.id)):
+            read[incident_id].append(ClockEvent(at, type_, data or {}))
+        logs = read
+    return {incident.number: _state(incident, customer, messages[incident.id], logs.get(incident.id, ()))
+            for incident, customer in found}
 
 
-def _state(session: Session, incident: Incident, customer: Customer,
-           known: Sequence[ClockEvent] | None = None) -> IncidentState:
-    rows = session.execute(
-        select(IncidentMessage.direction, IncidentMessage.message_id, IncidentMessage.author)
-        .where(IncidentMessage.incident_id == incident.id, IncidentMessage.direction.in_(CUSTOMER_VISIBLE))
-        .order_by(IncidentMessage.id)
-    ).all()
-    log = tuple(known) if known is not None else tuple(
-        ClockEvent(at, type_, data or {}) for at, type_, data in session.execute(
-            select(IncidentEvent.at, IncidentEvent.type, IncidentEvent.data)
-            .where(IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id)))
+def _state(incident: Incident, customer: Customer, rows: list[tuple[str, str | None, str]],
+           known: Sequence[ClockEvent]) -> IncidentState:
+    log = tuple(known)
     thread = tuple(message_id for _, message_id, _ in rows if message_id)
     authors = [author for direction, _, author in rows if direction == "in"]
     own_ids = [message_id for direction, message_id, _ in rows if direction == "in" and message_id]
