@@ -24,6 +24,7 @@ from gateway.core.anomalies import header_anomalies
 from gateway.core.authenticity import for_template
 from gateway.core.model import AuthVerdict, CustomerRef, Decision, IncidentState, SeverityAssessment, SplitItem
 from gateway.core.sla import first_response_due
+from gateway.core.tokens import without_engineer_tokens
 from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
 from gateway.outbound.limits import Ledger
 from gateway.outbound.mime import clean_header
@@ -116,7 +117,8 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail, sent: Led
     if asked.accepted:
         letter = escalation_letter(app, after, app.plans.get(after.plan), asked.rung,
                                    clock_view(app, after, decision.events, sent.now), None,
-                                   {"by_customer": True, "level": asked.level, "words": decision.text},
+                                   {"by_customer": True, "level": asked.level,
+                                    "words": without_engineer_tokens(decision.text)},
                                    {"level": asked.level, "by": "customer"}, at=sent.now, copy_tam=True)
         letters += [letter] if letter is not None else []
     if answer is not None:
@@ -138,7 +140,7 @@ def _severity_review(app: App, decision: Decision, sent: Ledger) -> list[Letter]
                                        "plan": after.plan},
                           "customer": {"name": after.customer_name, "key": after.customer_key},
                           "asked": review.asked, "direction": review.direction, "author": after.last_customer_author,
-                          "text": decision.text}, event_data={"asked": review.asked})] if recipients else []
+                          "text": without_engineer_tokens(decision.text)}, event_data={"asked": review.asked})] if recipients else []
     if decision.quiet is None:
         letters.append(sent.checked(to_customer(after, codes.KIND_SEVERITY_REVIEW_ACK, "severity-review-ack", {
             "asked": review.asked, "direction": review.direction})))
@@ -159,7 +161,7 @@ def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail, now: date
     if cmd.ESCALATE in reply.commands and plan.engineer_escalation:
         why = next((str(e.data.get("reason") or "") for e in decision.events if e.type == "escalated"), "")
         letter = escalation_letter(app, after, plan, plan.engineer_escalation, view, None,
-                                   {"by_engineer": mail.from_addr, "reason": why, "words": decision.text},
+                                   {"by_engineer": mail.from_addr, "reason": why},
                                    {"by": mail.from_addr, "reason": why}, at=now)
         letters += [letter] if letter is not None else []
     if reply.resolution is not None:  # §6: the customer is told the reason, with the answer if any
