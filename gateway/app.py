@@ -95,6 +95,7 @@ def plan_rungs(plans: PlanBook) -> set[str]:
         rungs.update(rung.rung for level in (1, 2, 3, 4) for rung in plan.terms(level).escalation)
         rungs.update(plan.customer_escalation_ladder)
         rungs.update([plan.engineer_escalation] if plan.engineer_escalation else [])
+        rungs.update([plan.off_hours.on_duty] if plan.off_hours else [])  # who covers off hours (issue 14)
     return rungs
 
 

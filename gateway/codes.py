@@ -77,7 +77,12 @@ KIND_ESCALATION = "escalation"             # internal: to the escalation rung's 
 KIND_DOWNGRADE = "downgrade"               # severity 1 → 2: the customer's contact was away too long
 KIND_REMINDER = "reminder"                 # the incident waits for the customer (7/14/21 days)
 KIND_TIMEOUT = "timeout"                   # closed after a month on the customer side
-KIND_ESCALATE_ACK = "escalate-ack"         # the customer's own escalation: accepted or refused
+KIND_ESCALATE_ACK = "escalate-ack"         # the customer's own escalation: accepted
+KIND_ESCALATE_REFUSED = "escalate-refused" # the customer's own escalation: refused, and why (issue 14)
+KIND_BREACH = "breach"                     # internal: a response target was missed (issue 14)
+KIND_CLOCK_CHANGE = "clock-change"         # to the engineers' queue: a downgrade, timeout close, reminder sent
+KIND_SEVERITY_REVIEW = "severity-review"   # to the engineers: the customer asks to review the severity
+KIND_SEVERITY_REVIEW_ACK = "severity-review-ack"  # to the customer: the request was received
 
 # Rate limits on automatic mail (issue 10): an automatic letter not sent is an incident event.
 EVENT_NOT_SENT = "not-sent"                # data: kind, to, reason, limit ("10 in 10 min for a@x")
@@ -85,7 +90,7 @@ RATE_LIMITED = "rate-limited"              # the reason: a [limits] window was f
 # Letters that stop going to an address after [mail] hard_bounce_limit hard bounces: the ones
 # written by no person. Engineers' answers, resolutions and severity changes still go.
 AUTOMATIC_KINDS = frozenset({KIND_ACK, KIND_HELD, KIND_STATUS, KIND_DOWNGRADE, KIND_REMINDER, KIND_TIMEOUT,
-                             KIND_ESCALATE_ACK})
+                             KIND_ESCALATE_ACK, KIND_ESCALATE_REFUSED, KIND_SEVERITY_REVIEW_ACK})
 KIND_BOUNCED = "bounced"                   # to the engineers' queue: a letter of ours bounced
 
 # Limits on one inbound mail ([mail] max_*): quarantine reasons, the same strings as parsers.limits.

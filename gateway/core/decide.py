@@ -17,7 +17,7 @@ from gateway.core.bounce import bounce_decision, quiet_reason
 from gateway.core.commands import ParsedReply, parse_reply, split_items
 from gateway.core.conversation import customer_message, engineer_reply
 from gateway.core.correlate import customer_thread, engineer_thread_by_clues
-from gateway.core.escalation import asks_to_escalate, escalate, escalate_address_used
+from gateway.core.escalation import asks_to_escalate, escalate, escalate_address_used, says_more_than_escalate
 from gateway.core.model import (
     CONTACT,
     ENGINEER,
@@ -27,12 +27,14 @@ from gateway.core.model import (
     Decision,
     Envelope,
     RESOLVED,
+    Event,
     IncidentState,
     SeverityAssessment,
     SplitItem,
 )
 from gateway.core.rules import classify_automatic
 from gateway.core.severity import assess_severity
+from gateway.core.severity_review import asked_review
 from parsers.model import ParsedMail
 from parsers.quotes import strip_quotes
 from parsers.subject import base_subject
@@ -115,11 +117,17 @@ def _customer(mail: ParsedMail, envelope: Envelope, context: Context, policy: Po
     if ladder and (asks_to_escalate(base_subject(mail.subject), text)
                    or escalate_address_used((*envelope.rcpt_tos, *mail.to, *mail.cc), policy.own_addresses)):
         more, escalation = escalate(incident, ladder, mail.from_addr)
+        if not says_more_than_escalate(text):  # issue 14: a bare #escalate supplies nothing that was asked
+            after, events = replace(after, side=incident.side), tuple(e for e in events if e.type != "side")
         events = (*events, *more)
         if escalation.accepted:
             after = replace(after, escalation_level=escalation.level)
+    review = asked_review(text, incident.severity)
+    if review is not None:  # Sophos §5.4: recorded and told; only an engineer's #severity changes it
+        events = (*events, Event("severity-review-requested", review.event_data(mail.from_addr)))
     return Decision(Action.CUSTOMER_REPLY, codes.CUSTOMER_REPLIED, customer, incident=incident, after=after,
-                    events=events, threaded_by=layer, text=text, customer_escalation=escalation)
+                    events=events, threaded_by=layer, text=text, customer_escalation=escalation,
+                    severity_review=review)
 
 
 def _engineer(mail: ParsedMail, context: Context, policy: Policy) -> Decision:

@@ -13,8 +13,13 @@ message (which itself hands the incident back to the vendor).
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
+from datetime import datetime
+
+from gateway.core.business_time import window
 from gateway.core.model import VENDOR_SIDE, CustomerEscalation, Event, IncidentState
+from gateway.core.plan import Plan
 from parsers.subject import fold_width
 
 # A line that starts with "#escalate", "#エスカレーション" or "エスカレーション…" (e.g. "エスカレーションを希望します").
@@ -33,6 +38,16 @@ def asks_to_escalate(subject: str, text: str) -> bool:
     if not _MAY_ASK.search(text):  # nearly every mail: no line can match, skip the line scan
         return False
     return any(_ASK.match(fold_width(line).strip()) for line in text.split("\n"))
+
+
+def says_more_than_escalate(text: str) -> bool:
+    """Whether the customer wrote anything besides the escalation request itself (issue 14).
+
+    support-programs.md §2: the incident moves to the vendor side when the
+    customer provides what was asked; a mail that only says `#escalate` provides
+    nothing, so the side stays as it was.
+    """
+    return any(line.strip() and not _ASK.match(fold_width(line).strip()) for line in text.split("\n"))
 
 
 def escalate_address_used(recipients: tuple[str, ...], own_addresses: frozenset[str]) -> bool:
@@ -62,3 +77,13 @@ def escalate(before: IncidentState, ladder: tuple[str, ...], author: str
     else:
         event = Event("escalation-refused", {"by": "customer", "author": author, "reason": outcome.reason})
     return (event,), outcome
+
+
+def on_duty_instead(plan: Plan, rung: str, at: datetime | None) -> str | None:
+    """The on-duty rung that takes `rung`'s notice at `at`, when the rung's person is off then (seeds/002 §3)."""
+    off = plan.off_hours
+    calendar = off.calendar_of(rung) if off is not None else None
+    if off is None or calendar is None or at is None:
+        return None
+    hours = window(calendar, at.astimezone(ZoneInfo(calendar.timezone)).date())
+    return None if hours is not None and hours[0] <= at < hours[1] else off.on_duty

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from gateway.core.severity_review import SeverityReview
+from gateway.core.sla_model import ClockEvent
 from parsers.model import BounceReport
 
 
@@ -109,6 +111,9 @@ class IncidentState:
     charset: str = "utf-8"
     escalation_level: int = 0  # customer escalations accepted so far (Kaspersky ladder)
     contact_name: str = ""  # the registered name of last_customer_author, for salutations ("" if none)
+    # The incident's event log as the SLA clock reads it (issue 14): letters written on mail
+    # (severity changed, escalations) show the clock's deadlines and side times, not "-".
+    clock_log: tuple[ClockEvent, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def ref(self) -> str:
@@ -238,6 +243,7 @@ class Decision:
     text: str = ""  # the mail's own text (quoted history and signature removed)
     contact_name: str = ""  # the writing contact's registered name (the acknowledgement greets them by it)
     customer_escalation: CustomerEscalation | None = None  # the customer asked to escalate (Kaspersky)
+    severity_review: SeverityReview | None = None  # the customer asked to review the severity (Sophos §5.4)
     authentication: AuthVerdict | None = None  # shown to engineers in the notice of a customer's mail
     detail: str = ""  # why a mail is held, in words for the operator's inbound row (default: the reason and the sender)
     queue_line: bool = False  # tell the engineers' queue in one line that this reply was held, and why

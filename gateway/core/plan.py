@@ -104,6 +104,23 @@ class Calendar:
 
 
 @dataclass(frozen=True)
+class OffHours:
+    """Who takes a rung's notices when its person is off (seeds/002 §3, support-programs.md §5).
+
+    "The TAM works Mon–Fri 10:00–18:00 local time; outside those hours requests
+    go to the on-duty manager of the support line." `hours` gives the working
+    calendar of each rung's person; outside it the notice goes to the rung
+    `on_duty` (its recipients under settings [escalation]).
+    """
+
+    on_duty: str
+    hours: tuple[tuple[str, Calendar], ...]  # (rung, calendar of its person)
+
+    def calendar_of(self, rung: str) -> Calendar | None:
+        return next((cal for name, cal in self.hours if name == rung), None)
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     title: str
@@ -118,6 +135,7 @@ class Plan:
     workaround_downgrade: bool = False
     # The rung an engineer's `#escalate` notifies (Sophos §7 "product development ... as needed").
     engineer_escalation: str | None = None
+    off_hours: OffHours | None = None  # issue 14: rungs whose person keeps hours, and who covers the rest
 
     def terms(self, severity: int) -> SeverityTerms:
         return self.severities[severity]

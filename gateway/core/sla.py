@@ -153,6 +153,7 @@ def evaluate(events: Sequence[ClockEvent], plan: Plan, now: datetime) -> SlaView
         opened_at=log.opened_at, response_due=response_due, response_met_at=log.met_at,
         vendor_time=_wall(log.stretches, VENDOR, now), customer_time=_wall(log.stretches, CUSTOMER, now),
         due=tuple(sorted(due, key=_order)), upcoming=tuple(sorted(upcoming, key=_order)),
+        stretches=log.stretches, calendar=plan.calendar,
     )
 
 

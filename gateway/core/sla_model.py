@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from gateway.core.business_time import ZERO, elapsed
+from gateway.core.plan import Calendar
+
 OPEN = "open"
 VENDOR = "vendor"
 CUSTOMER = "customer"
 
 # Kinds of due items (also the notice kinds where one is sent).
 RESPONSE = "response"
+LATE_KEY = "response-late::0"  # the key of the event recording a late first response (met_at, late_by)
 STATUS = "status"
 ESCALATION = "escalation"
 DOWNGRADE = "downgrade"
@@ -79,6 +83,21 @@ class SlaView:
     customer_time: timedelta
     due: tuple[Due, ...]  # to do now, not done yet
     upcoming: tuple[Due, ...]  # what comes next, each kind at its time
+    stretches: tuple[Stretch, ...] = ()  # the sides over time, for side_time_on
+    calendar: Calendar | None = None
+
+    def side_time_on(self, side: str, clock: str) -> timedelta:
+        """Time on `side` so far on `clock`: an escalation letter shows the clock of the rung it reports
+        (issue 14: 8 business hours reached, not "23 h 30 min" of wall time beside it)."""
+        if self.calendar is None:
+            return self.vendor_time if side == VENDOR else self.customer_time
+        total = ZERO
+        for s in self.stretches:
+            if s.side == side:
+                end = min(s.end, self.now) if s.end is not None else self.now
+                if end > s.start:
+                    total += elapsed(self.calendar, clock, s.start, end)
+        return total
 
     @property
     def response_breached(self) -> bool:

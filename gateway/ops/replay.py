@@ -186,6 +186,9 @@ def _incident_entries(app: App, incident: Incident, customer: str, rows: list[In
             yield entry(row.at, order, "opened", severity=data["severity"],
                         requested_severity=data.get("requested_severity"), plan=data["plan"], customer=customer,
                         response_due=stamp(due) if due else None)
+        elif row.type == "severity-review-requested":
+            yield entry(row.at, order, "severity-review-requested", asked=data.get("asked"),
+                        direction=data.get("direction"))
         elif row.type == "side":
             yield entry(row.at, order, "side", side=data["side"])
         elif row.type == "severity":
@@ -193,6 +196,8 @@ def _incident_entries(app: App, incident: Incident, customer: str, rows: list[In
                         reason=data.get("reason", ""))
         elif row.type == "notice":
             extra = {"rung": data["rung"]} if data.get("kind") == codes.KIND_ESCALATION and "rung" in data else {}
+            extra.update({k: data[k] for k in ("off_hours", "on_duty", "instead_of", "asked", "late_by")
+                          if k in data})  # issue 14: reroutes and review requests show in a what-if
             yield entry(row.at, order, "notice", kind=_NOTICE_KINDS.get(data["kind"], data["kind"]),
                         to=list(data.get("to", [])), **extra)
         elif row.type == codes.EVENT_NOT_SENT:  # a rate limit held an automatic letter back (issue 10)
@@ -212,6 +217,9 @@ def _response(entry: Any, view: Any, stamp: Any, order: int) -> Iterator[tuple[d
         yield entry(met, order, "response", due=stamp(due) if due else None, met_at=stamp(met), breached=False)
     elif due is not None and due <= view.now:
         yield entry(due, order, "response", due=stamp(due), met_at=None, breached=True)
+        if met is not None:  # answered late (issue 14): when, and by how much
+            yield entry(met, order, "response", due=stamp(due), met_at=stamp(met), breached=True,
+                        late_by=int((met - due).total_seconds()))
 
 
 def format_entry(item: dict[str, Any], as_json: bool) -> str:

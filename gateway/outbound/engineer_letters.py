@@ -12,6 +12,7 @@ error and the commands that were not applied. Plain Letters only (gateway.outbou
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from gateway import codes
@@ -21,7 +22,7 @@ from gateway.core.model import Decision, IncidentState
 from gateway.core.salutation import greets
 from gateway.outbound.letter import INTERNAL, TO_QUEUE, Letter, thread_of
 from gateway.outbound.letters import to_customer
-from gateway.outbound.notices import escalation_letter
+from gateway.outbound.notices import clock_view, escalation_letter, severity_facts
 from parsers.model import ParsedMail
 
 
@@ -32,19 +33,25 @@ def side_of(state: IncidentState) -> dict[str, Any]:
     return {"side": state.side, "command": "#investigating" if state.side == "customer" else "#waiting"}
 
 
-def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
-    """In this order: severity, escalation, the answer (relay, resolution or reopening), note, confirmation."""
+def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail, now: datetime | None = None) -> list[Letter]:
+    """In this order: severity, escalation, the answer (relay, resolution or reopening), note, confirmation.
+
+    Letters carry the clock's facts (issue 14): a severity change gives the new response deadline
+    (and, for 1 or 2, the request to phone), an escalation the engineer's reason and the side times."""
     reply, after = decision.engineer, decision.after
     assert reply is not None and after is not None
     letters = []
+    view = clock_view(app, after, decision.events, now)
     if reply.severity_change is not None:
         before, level, reason = reply.severity_change
         letters.append(to_customer(after, codes.KIND_SEVERITY, "severity-changed", {
-            "before": before, "severity": level, "reason": reason}))
+            "before": before, "severity": level, "reason": reason, **severity_facts(app, after, view, reply)}))
     plan = app.plans.get(after.plan)
     if cmd.ESCALATE in reply.commands and plan.engineer_escalation:
-        letter = escalation_letter(app, after, plan, plan.engineer_escalation, None, None,
-                                   {"by_engineer": mail.from_addr}, {"by": mail.from_addr})
+        why = next((str(e.data.get("reason") or "") for e in decision.events if e.type == "escalated"), "")
+        letter = escalation_letter(app, after, plan, plan.engineer_escalation, view, None,
+                                   {"by_engineer": mail.from_addr, "reason": why},
+                                   {"by": mail.from_addr, "reason": why}, at=now)
         letters += [letter] if letter is not None else []
     text = reply.relay_text or ""
     if reply.resolution is not None:  # §6: the customer is told the reason, with the answer if any

@@ -105,10 +105,12 @@ def local_time(plan: Plan, at: datetime | None) -> str:
 
 
 def span_text(amount: timedelta, locale: str) -> str:
-    """'3 h 20 min' / '3時間20分'; days shown for long spans."""
+    """'3 h 20 min' / '3時間20分', '7 d' / '7日', '2 h 30 min' / '2時間30分'; zero parts left out (issue 14)."""
     minutes = int(amount.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if locale == "ja":
-        return (f"{days}日" if days else "") + (f"{hours}時間" if hours else "") + f"{mins}分"
-    return (f"{days} d " if days else "") + (f"{hours} h " if hours else "") + f"{mins} min"
+        units = ((days, "日"), (hours, "時間"), (mins, "分"))
+        return "".join(f"{value}{unit}" for value, unit in units if value) or "0分"
+    units = ((days, "d"), (hours, "h"), (mins, "min"))
+    return " ".join(f"{value} {unit}" for value, unit in units if value) or "0 min"

@@ -14,6 +14,7 @@ marked `not_sent`, which the engineers' notice then states (issue 10 item 9).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from gateway import codes
@@ -22,10 +23,11 @@ from gateway.core.anomalies import header_anomalies
 from gateway.core.authenticity import for_template
 from gateway.core.model import AuthVerdict, CustomerRef, Decision, IncidentState, SeverityAssessment, SplitItem
 from gateway.core.sla import first_response_due
+from gateway.core.tokens import without_engineer_tokens
 from gateway.outbound.letter import TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
 from gateway.outbound.limits import Ledger
 from gateway.outbound.mime import clean_header
-from gateway.outbound.notices import escalation_letter
+from gateway.outbound.notices import assignee_address, clock_view, escalation_letter, severity_facts
 from gateway.render import describe_target
 from parsers.model import ParsedMail
 from store.rows import NewIncident
@@ -101,21 +103,46 @@ def for_customer_reply(app: App, decision: Decision, mail: ParsedMail, sent: Led
     """The queue hears of the reply; a customer's `#escalate` goes up the ladder (Kaspersky §3) or is refused."""
     after, asked = decision.after, decision.customer_escalation
     assert after is not None
-    answer = None if asked is None or decision.quiet is not None else sent.checked(to_customer(after, codes.KIND_ESCALATE_ACK, "escalate-ack", {
+    kind = codes.KIND_ESCALATE_ACK if asked is None or asked.accepted else codes.KIND_ESCALATE_REFUSED
+    answer = None if asked is None or decision.quiet is not None else sent.checked(to_customer(after, kind, "escalate-ack", {
         "accepted": asked.accepted, "rung": asked.rung, "level": asked.level, "levels": asked.levels,
         "reason": asked.reason}))
     letters = _queue_notice(app, "reply", after, after.side, after.status, customer_of(after), mail.from_addr,
                             decision.text, mail=mail, authentication=decision.authentication,
                             quiet=decision.quiet, not_sent=[answer] if answer is not None else [])
+    letters += _severity_review(app, decision, sent)
     if asked is None:
         return letters
     if asked.accepted:
-        letter = escalation_letter(app, after, app.plans.get(after.plan), asked.rung, None, None,
-                                   {"by_customer": True, "level": asked.level},
-                                   {"level": asked.level, "by": "customer"})
+        letter = escalation_letter(app, after, app.plans.get(after.plan), asked.rung,
+                                   clock_view(app, after, decision.events, sent.now), None,
+                                   {"by_customer": True, "level": asked.level,
+                                    "words": without_engineer_tokens(decision.text)},
+                                   {"level": asked.level, "by": "customer"}, at=sent.now, copy_tam=True)
         letters += [letter] if letter is not None else []
     if answer is not None:
         letters.append(answer)
+    return letters
+
+
+def _severity_review(app: App, decision: Decision, sent: Ledger) -> list[Letter]:
+    """Sophos §5.4: the engineers hear of a requested severity review in a letter of its own; the customer
+    is told it was received and that support decides (000 §5.2)."""
+    review, after = decision.severity_review, decision.after
+    if review is None or after is None:
+        return []
+    recipients = tuple(dict.fromkeys(a for a in (assignee_address(app, after.assignee),
+                                                  app.settings.engineers.queue_address) if a))
+    letters = [Letter(codes.KIND_SEVERITY_REVIEW, "severity-review", app.settings.engineers.locale, "utf-8",
+                      recipients, after.number, TO_QUEUE, {
+                          "incident": {"ref": after.ref, "subject": after.subject, "severity": after.severity,
+                                       "plan": after.plan},
+                          "customer": {"name": after.customer_name, "key": after.customer_key},
+                          "asked": review.asked, "direction": review.direction, "author": after.last_customer_author,
+                          "text": without_engineer_tokens(decision.text)}, event_data={"asked": review.asked})] if recipients else []
+    if decision.quiet is None:
+        letters.append(sent.checked(to_customer(after, codes.KIND_SEVERITY_REVIEW_ACK, "severity-review-ack", {
+            "asked": review.asked, "direction": review.direction})))
     return letters
 
 

@@ -28,7 +28,7 @@ from gateway import codes
 from gateway.outbound.letter import Letter, OverLimit
 from gateway.settings import LimitsSection
 
-LIMITED_KINDS = frozenset({codes.KIND_ACK, codes.KIND_HELD, codes.KIND_ESCALATE_ACK})
+LIMITED_KINDS = frozenset({codes.KIND_ACK, codes.KIND_HELD, codes.KIND_ESCALATE_ACK, codes.KIND_ESCALATE_REFUSED})
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
 

@@ -21,6 +21,7 @@ from gateway.core.plan import (
     CustomerSideTerms,
     Downgrade,
     Duration,
+    OffHours,
     Plan,
     Rung,
     SeverityTerms,
@@ -134,6 +135,8 @@ def _plan(name: str, raw: dict[str, tuple[Path, dict[str, Any]]], calendars: dic
         customer_side = CustomerSideTerms(
             Duration.parse(side["timeout"]), tuple(Duration.parse(r) for r in side.get("reminders", []))
         )
+        key = "off_hours"
+        off_hours = _off_hours(data["off_hours"], calendars) if "off_hours" in data else None
         key = "periodic_report"
         periodic = data.get("periodic_report")
         if periodic and not _tiles_the_year(Duration.parse(periodic)):
@@ -152,6 +155,7 @@ def _plan(name: str, raw: dict[str, tuple[Path, dict[str, Any]]], calendars: dic
             periodic_report=Duration.parse(periodic) if periodic else None,
             workaround_downgrade=bool(data.get("workaround_downgrade", False)),
             engineer_escalation=data.get("engineer_escalation"),
+            off_hours=off_hours,
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise PlanError(f"{path}: {key}: {exc!r}") from None
@@ -160,6 +164,15 @@ def _plan(name: str, raw: dict[str, tuple[Path, dict[str, Any]]], calendars: dic
 def _tiles_the_year(every: Duration) -> bool:
     """Periodic reviews cover calendar periods (quarters for 3mo: gateway.core.periods)."""
     return every.months in (1, 3, 6, 12) and not (every.days or every.hours or every.minutes)
+
+
+def _off_hours(data: dict[str, Any], calendars: dict[str, Calendar]) -> OffHours:
+    """`[off_hours] on_duty = "rung"`, `hours = { tam = "calendar", ... }`: calendars by name."""
+    hours = data.get("hours", {})
+    unknown = [c for c in hours.values() if c not in calendars]
+    if unknown:
+        raise ValueError(f"hours: unknown calendar {unknown[0]!r} (known: {', '.join(sorted(calendars))})")
+    return OffHours(str(data["on_duty"]), tuple((str(rung), calendars[c]) for rung, c in hours.items()))
 
 
 def _target(data: dict[str, Any], duration_key: str) -> tuple[Duration, str]:

@@ -237,7 +237,7 @@ def _engineer_reply(app: App, inbound_id: int, mail: ParsedMail, decision: Decis
         update.changes.update(resolution=reply.resolution, resolved_at=now)
     elif reply.reopened:  # `#reopen`: open again, no longer resolved (its clock resumes, gateway.core.sla)
         update.changes.update(resolution=None, resolved_at=None)
-    _attach(update, app, engineer_letters.for_engineer_reply(app, decision, mail), now)
+    _attach(update, app, engineer_letters.for_engineer_reply(app, decision, mail, now), now)
     return update
 
 

@@ -6,12 +6,13 @@ decides with what they return.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.core.model import IncidentState
+from gateway.core.sla_model import ClockEvent
 from parsers.model import BounceReport
 from store.bounces import hard_bounce_counts
 from store.customers import Contact, Customer
@@ -53,25 +54,39 @@ def numbers_for_message_ids(session: Session, message_ids: Iterable[str]) -> dic
     return found
 
 
-def incident_states(session: Session, numbers: Iterable[int]) -> dict[int, IncidentState]:
-    """The incidents with these numbers (those that exist), as the core sees them."""
+def incident_states(session: Session, numbers: Iterable[int],
+                    logs: Mapping[int, Sequence[ClockEvent]] | None = None) -> dict[int, IncidentState]:
+    """The incidents with these numbers (those that exist), as the core sees them.
+
+    `logs` (incident id → events) is given by a caller that already read the
+    events (the scheduler), so they are not read twice.
+    """
     wanted = sorted(set(numbers))[:100]
     if not wanted:
         return {}
-    states = {}
-    for incident, customer in session.execute(
-        select(Incident, Customer).join(Customer).where(Incident.number.in_(wanted))
-    ):
-        states[incident.number] = _state(session, incident, customer)
-    return states
+    found = list(session.execute(select(Incident, Customer).join(Customer).where(Incident.number.in_(wanted))))
+    ids = [incident.id for incident, _ in found]
+    messages: dict[int, list[tuple[str, str | None, str]]] = {i: [] for i in ids}
+    for incident_id, direction, message_id, author in session.execute(  # one query for all, not one each
+        select(IncidentMessage.incident_id, IncidentMessage.direction, IncidentMessage.message_id,
+               IncidentMessage.author)
+        .where(IncidentMessage.incident_id.in_(ids), IncidentMessage.direction.in_(CUSTOMER_VISIBLE))
+        .order_by(IncidentMessage.incident_id, IncidentMessage.id)):
+        messages[incident_id].append((direction, message_id, author))
+    if logs is None:
+        read: dict[int, list[ClockEvent]] = {i: [] for i in ids}
+        for incident_id, at, type_, data in session.execute(
+            select(IncidentEvent.incident_id, IncidentEvent.at, IncidentEvent.type, IncidentEvent.data)
+            .where(IncidentEvent.incident_id.in_(ids)).order_by(IncidentEvent.incident_id, IncidentEvent.id)):
+            read[incident_id].append(ClockEvent(at, type_, data or {}))
+        logs = read
+    return {incident.number: _state(incident, customer, messages[incident.id], logs.get(incident.id, ()))
+            for incident, customer in found}
 
 
-def _state(session: Session, incident: Incident, customer: Customer) -> IncidentState:
-    rows = session.execute(
-        select(IncidentMessage.direction, IncidentMessage.message_id, IncidentMessage.author)
-        .where(IncidentMessage.incident_id == incident.id, IncidentMessage.direction.in_(CUSTOMER_VISIBLE))
-        .order_by(IncidentMessage.id)
-    ).all()
+def _state(incident: Incident, customer: Customer, rows: list[tuple[str, str | None, str]],
+           known: Sequence[ClockEvent]) -> IncidentState:
+    log = tuple(known)
     thread = tuple(message_id for _, message_id, _ in rows if message_id)
     authors = [author for direction, _, author in rows if direction == "in"]
     own_ids = [message_id for direction, message_id, _ in rows if direction == "in" and message_id]
@@ -85,9 +100,8 @@ def _state(session: Session, incident: Incident, customer: Customer) -> Incident
         customer_thread=thread[:1] + thread[1:][-(_THREAD_LIMIT - 1):],
         last_customer_message_id=own_ids[-1] if own_ids else None,
         customer_name=customer.name, locale=customer.locale, charset=customer.charset,
-        escalation_level=session.scalar(select(func.count()).select_from(IncidentEvent).where(
-            IncidentEvent.incident_id == incident.id, IncidentEvent.type == "escalated",
-            IncidentEvent.data["by"].as_string() == "customer")) or 0,
+        escalation_level=sum(1 for e in log if e.type == "escalated" and e.data.get("by") == "customer"),
+        clock_log=log,
     )
 
 

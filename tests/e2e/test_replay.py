@@ -80,6 +80,7 @@ def test_replay_prints_the_timeline_in_time_order_with_the_clock_decisions(
         ("2026-11-30T09:10:00+09:00", "response", None),
         ("2026-11-30T11:10:00+09:00", "severity", 2),  # customer away 2 business hours: downgraded
         ("2026-11-30T11:10:00+09:00", "notice", "downgrade"),
+        ("2026-11-30T11:10:00+09:00", "notice", "clock-change"),  # the engineers see it too (issue 14)
     ]
     opened = lines[0]
     assert opened == {"at": "2026-11-27T17:00:00+09:00", "incident": "INC-000001", "event": "opened",
