@@ -24,6 +24,7 @@ from datetime import datetime
 from email.utils import format_datetime
 
 from gateway.codes import LOOP_HEADER
+from gateway.outbound.mime_parts import OutgoingAttachment, attachment_part, clean_filename, multipart
 
 # Controls, line separators and lone surrogates (which no encoder accepts).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85\ud800-\udfff]+")
@@ -79,6 +80,7 @@ class OutgoingMail:
     auto_submitted: str = "auto-replied"  # RFC 3834 §5: auto-replied | auto-generated | no
     loop_marker: str = "support-gateway"
     reply_to: str | None = None
+    attachments: tuple[OutgoingAttachment, ...] = ()  # byte-identical files (gateway.outbound.mime_parts)
 
 
 def _encodable(text: str, charset: str) -> bool:
@@ -153,6 +155,21 @@ def _body(text: str, charset: str) -> tuple[str, bytes]:
     return "base64", base64.encodebytes(body).replace(b"\n", b"\r\n")
 
 
+def _legacy_name(attachment: OutgoingAttachment, charset: str) -> list[str]:
+    """The Content-Type `name=` parameter: the cleaned name, encoded-words in the header charset if not ASCII.
+
+    Not RFC 2047 (§5 forbids encoded-words in quoted strings), but what Japanese
+    mail clients (Outlook, Becky!, older Thunderbird) write and read; the
+    RFC 2231 `filename*` beside it is what standard clients use.
+    """
+    name = clean_filename(attachment.filename, attachment.content_type)  # never a '"' nor a '\\'
+    if name.isascii():
+        return [f'name="{name}"']
+    words = _encoded_words(name, charset if _encodable(name, charset) else "utf-8", 60)
+    words[0], words[-1] = 'name="' + words[0], words[-1] + '"'
+    return words
+
+
 def build_message(mail: OutgoingMail) -> bytes:
     """Render an OutgoingMail to RFC 5322 bytes with CRLF line endings.
 
@@ -172,13 +189,19 @@ def build_message(mail: OutgoingMail) -> bytes:
     ):
         charset = "utf-8"
     encoding, body = _body(mail.body, charset)
+    text_head = (f'Content-Type: text/plain; charset="{charset}"\r\n'
+                 f"Content-Transfer-Encoding: {encoding}\r\n").encode("ascii")
+    boundary = f"=_gw_{os.urandom(12).hex()}"  # "=_" never occurs in base64 or 7bit ISO-2022-JP text
+    if mail.attachments:
+        parts = [attachment_part(a, _legacy_name(a, charset)) for a in mail.attachments]
+        body = multipart(text_head + b"\r\n" + body, parts, boundary)
+        content = f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n'.encode("ascii")
     utf8 = needs_smtputf8(mail)
     header = "utf-8" if utf8 else "ascii"
     to = [clean_header(address) for address in mail.to]
     head = [
-        f'Content-Type: text/plain; charset="{charset}"\r\n'.encode("ascii"),
+        content if mail.attachments else text_head,
         b"MIME-Version: 1.0\r\n",
-        f"Content-Transfer-Encoding: {encoding}\r\n".encode("ascii"),
         _fold("From", _address(mail.from_name, clean_header(mail.mail_from), charset), header),
         _fold("To", [f"{address}," for address in to[:-1]] + to[-1:], header),
         _text_header("Subject", mail.subject, charset),

@@ -1,0 +1,131 @@
+"""Attachments of outgoing mail: safe filenames, RFC 2231 parameters, the MIME parts themselves.
+
+Split from gateway.outbound.mime (which builds the whole message) so each stays
+small. What arrives here comes from mail people wrote (a customer's log file, an
+engineer's PDF), so every name is cleaned before it is written: no path
+(`../../etc/passwd`), no NUL or control characters, no bidi overrides that make
+`invoice‮fdp.exe` read as a PDF, no absurd length, no name Windows refuses.
+
+Non-ASCII filenames are written twice, as mail clients read them:
+`filename*=utf-8''…` on Content-Disposition per RFC 2231 §4 (UTF-8, the charset
+RFC 6266 §4.3 / RFC 8187 ask for and every modern client decodes), and the
+legacy `name="=?…?="` on Content-Type in the customer's header charset
+(ISO-2022-JP for customers whose Japanese mail clients read only that form).
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+MAX_FILENAME = 150  # characters; longer names are shortened, the extension kept
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+_WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+_ATTR_CHAR = re.compile(rb"[A-Za-z0-9!#$&+.^_`|~-]")  # RFC 2231 §7 attribute-char (RFC 5987 attr-char)
+_CONTENT_ID = re.compile(r"^[\x21-\x7e]{1,250}$")
+
+
+@dataclass(frozen=True)
+class OutgoingAttachment:
+    """One file carried by an outgoing mail, byte for byte as it was received."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+    content_id: str | None = None  # bare; an inline image an HTML part refers to as cid:…
+    inline: bool = False
+
+
+def clean_filename(name: str | None, content_type: str = "application/octet-stream") -> str:
+    """A filename safe to write and to save: the last path segment, no controls, bounded, never empty.
+
+    `../../etc/passwd` becomes `passwd`, `C:\\x\\evil.exe` `evil.exe`, a NUL or a
+    bidi override disappears, `.htaccess` loses its leading dot (no hidden file),
+    and a name over MAX_FILENAME characters is cut before its extension.
+    """
+    text = unicodedata.normalize("NFC", name or "")
+    text = _UNSAFE.sub("", text)
+    text = re.split(r"[/\\]", text)[-1]
+    text = _WINDOWS_FORBIDDEN.sub("_", text).strip().strip(".").strip()
+    if not text:
+        text = "attachment" + (mimetypes.guess_extension(clean_content_type(content_type)) or ".bin")
+    if _WINDOWS_RESERVED.match(text):
+        text = "_" + text
+    if len(text) > MAX_FILENAME:
+        stem, ext = os.path.splitext(text)
+        ext = ext if len(ext) <= 16 else ""
+        text = stem[:MAX_FILENAME - len(ext)].rstrip(". ") + ext
+    return text
+
+
+def clean_content_type(value: str) -> str:
+    """`type/subtype` lower-cased if it is one (RFC 2045 §5.1 tokens), else application/octet-stream."""
+    value = (value or "").split(";", 1)[0].strip().lower()
+    return value if _CONTENT_TYPE.match(value) else "application/octet-stream"
+
+
+def _percent(data: bytes) -> str:
+    return "".join(chr(b) if _ATTR_CHAR.match(bytes([b])) else f"%{b:02X}" for b in data)
+
+
+def rfc2231_tokens(attribute: str, value: str, room: int = 50) -> list[str]:
+    """`filename="x.pdf"` for a plain ASCII name, else `filename*0*=utf-8''%E3…;` continuations (RFC 2231 §3-4).
+
+    Each continuation is whole percent-escapes, at most `room` characters, so a
+    header line stays within RFC 5322's 78 characters; the last token has no `;`.
+    """
+    if value.isascii() and '"' not in value and "\\" not in value and len(value) <= room:
+        return [f'{attribute}="{value}"']
+    escaped = _percent(value.encode("utf-8"))
+    pieces, start = [], 0
+    while start < len(escaped):
+        end = min(start + room, len(escaped))
+        while end < len(escaped) and "%" in escaped[end - 2:end]:  # never split a %XX
+            end -= 1
+        pieces.append(escaped[start:end])
+        start = end
+    if len(pieces) == 1:
+        return [f"{attribute}*=utf-8''{pieces[0]}"]
+    tokens = [f"{attribute}*{i}*={'utf-8' + chr(39) * 2 if i == 0 else ''}{piece};" for i, piece in enumerate(pieces)]
+    tokens[-1] = tokens[-1][:-1]
+    return tokens
+
+
+def attachment_part(attachment: OutgoingAttachment, legacy_name: list[str]) -> bytes:
+    """One body part: Content-Type with `name`, Content-Disposition with RFC 2231 `filename`, base64 data.
+
+    `legacy_name` is the Content-Type `name=` value, already encoded in the
+    customer's header charset by the caller (gateway.outbound.mime). An inline
+    part keeps its Content-ID, so an HTML part's `cid:` reference still finds it.
+    """
+    filename = clean_filename(attachment.filename, attachment.content_type)
+    content_type = clean_content_type(attachment.content_type)
+    disposition = "inline" if attachment.inline else "attachment"
+    lines = [_folded(f"Content-Type: {content_type};", legacy_name),
+             _folded(f"Content-Disposition: {disposition};", rfc2231_tokens("filename", filename)),
+             "Content-Transfer-Encoding: base64"]
+    content_id = (attachment.content_id or "").strip().strip("<>")
+    if content_id and _CONTENT_ID.match(content_id) and not re.search(r"[<>]", content_id):
+        lines.append(f"Content-ID: <{content_id}>")
+    head = "\r\n".join(lines).encode("ascii") + b"\r\n\r\n"
+    return head + base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
+
+
+def _folded(first: str, tokens: list[str]) -> str:
+    """`first` then the parameter tokens, each on its own continuation line (CRLF + space)."""
+    return "\r\n ".join([first, *tokens])
+
+
+def multipart(text_part: bytes, parts: list[bytes], boundary: str) -> bytes:
+    """multipart/mixed body (RFC 2046 §5.1): the text first, then each attachment."""
+    delimiter = f"--{boundary}\r\n".encode("ascii")
+    body = b"This is a multi-part message in MIME format.\r\n\r\n" + delimiter + text_part
+    for part in parts:
+        body += b"\r\n" + delimiter + part
+    return body + f"\r\n--{boundary}--\r\n".encode("ascii")
