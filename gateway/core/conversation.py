@@ -46,9 +46,12 @@ def customer_message(state: IncidentState, author: str, message_id: str | None,
 
 
 def engineer_reply(state: IncidentState, reply: ParsedReply, author: str, layer: str, *,
-                   workaround_downgrades: bool, splits: tuple[SplitItem, ...] = ()
+                   workaround_downgrades: bool, splits: tuple[SplitItem, ...] = (), attachments: int = 0
                    ) -> tuple[IncidentState, tuple[Event, ...], EngineerReply]:
-    """Apply an engineer's commands and text (already checked for errors) to an incident."""
+    """Apply an engineer's commands and text (already checked for errors) to an incident.
+
+    Files are an answer too (issue 11): a reply of attachments only is relayed, with an empty text.
+    """
     events: list[Event] = [Event("message", {"from": "engineer", "author": author, "threaded_by": layer,
                                              "commands": [c.name for c in reply.commands]})]
     after, severity_change = _severity(state, reply, events, workaround_downgrades)
@@ -58,7 +61,7 @@ def engineer_reply(state: IncidentState, reply: ParsedReply, author: str, layer:
     if reply.has(cmd.ESCALATE):
         events.append(Event("escalated", {"by": author, "reason": reply.get(cmd.ESCALATE).reason}))  # type: ignore[union-attr]
     silent = reply.has(cmd.NOTE) or reply.has(cmd.WAITING) or reply.has(cmd.SPLIT)
-    relay_text = reply.text if reply.text.strip() and not silent else None
+    relay_text = reply.text if (reply.text.strip() or attachments) and not silent else None
     if reply.has(cmd.NOTE):
         events.append(Event("note", {"by": author}))
     resolution = None

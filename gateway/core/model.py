@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -107,6 +108,10 @@ class IncidentState:
     locale: str = "en"  # the customer's, for everything we write to them
     charset: str = "utf-8"
     escalation_level: int = 0  # customer escalations accepted so far (Kaspersky ladder)
+    # What the engineers' notice shows (issue 11): what the customer asked for and why, and the deadline.
+    requested_severity: int | None = None
+    cues: tuple[dict[str, str], ...] = ()  # the opening assessment's cues (kind, rule, matched, where)
+    opened_at: datetime | None = None
 
     @property
     def ref(self) -> str:

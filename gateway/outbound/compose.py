@@ -74,13 +74,14 @@ def _copy(app: App, letter: Letter, copy: Copy, index: int, now: datetime) -> Wr
         to=copy.to,
         subject=subject,
         body=body,
-        message_id=new_message_id(app.sender_domain),
+        message_id=letter.message_id if letter.message_id and index == 0 else new_message_id(app.sender_domain),
         date=now,
         charset=letter.charset,
         in_reply_to=letter.in_reply_to,
         references=letter.references,
         loop_marker=app.settings.gateway.loop_marker,
         reply_to=reply_to,
+        attachments=letter.attachments,
     )
     key = letter.dedupe_key if index == 0 or letter.dedupe_key is None else f"{letter.dedupe_key}/{index}"
     row = outbox_row(outgoing, kind=letter.kind, now=now, dedupe_key=key)

@@ -14,6 +14,7 @@ marked `not_sent`, which the engineers' notice then states (issue 10 item 9).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from gateway import codes
@@ -23,6 +24,7 @@ from gateway.core.anomalies import header_anomalies
 from gateway.core.authenticity import for_template
 from gateway.core.model import AuthVerdict, CustomerRef, Decision, IncidentState, SeverityAssessment, SplitItem
 from gateway.core.sla import first_response_due
+from gateway.outbound.engineer_thread import engineer_subject, notice_files, relayed_files, thread_root
 from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
 from gateway.outbound.limits import Ledger
 from gateway.outbound.mime import clean_header
@@ -134,12 +136,39 @@ def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail) -> list[L
         letter = escalation_letter(app, after, plan, plan.engineer_escalation, None, None,
                                    {"by_engineer": mail.from_addr}, {"by": mail.from_addr})
         letters += [letter] if letter is not None else []
+    files = relayed_files(mail.attachments) if reply.relay_text is not None else ()
     if reply.resolution is not None:  # §6: the customer is told the reason, with the answer if any
-        letters.append(to_customer(after, codes.KIND_RESOLVED, "resolved", {
-            "resolution": reply.resolution, "text": reply.relay_text or ""}))
+        letters.append(replace(to_customer(after, codes.KIND_RESOLVED, "resolved", {
+            "resolution": reply.resolution, "text": reply.relay_text or ""}), attachments=files))
     elif reply.relay_text is not None:
-        letters.append(to_customer(after, codes.KIND_RELAY, "relay", {"text": reply.relay_text}))
+        letters.append(replace(to_customer(after, codes.KIND_RELAY, "relay", {"text": reply.relay_text}),
+                               attachments=files))
+    if reply.relay_text is not None:
+        letters += _answer_copy(app, after, mail, letters[-1], reply.relay_text)
     return letters
+
+
+def _answer_copy(app: App, after: IncidentState, mail: ParsedMail, answer: Letter, text: str) -> list[Letter]:
+    """Issue 11: the engineers' queue gets a copy of a relayed answer, in the incident's thread.
+
+    So a colleague sees the customer was answered and does not answer again. A
+    separate mail (not a Bcc), written through the outbox like every letter; not
+    a timeline notice of its own (the relayed answer is the one the clock reads).
+    """
+    queue = app.settings.engineers.queue_address
+    if queue is None:
+        return []
+    root = thread_root(app, after.number)
+    _, files = notice_files(app, after.ref, mail.attachments)
+    return [Letter(codes.KIND_ANSWER_COPY, "answer-copy", app.settings.engineers.locale, "utf-8", (queue,),
+                   after.number, TO_QUEUE, {
+                       "incident": {"ref": after.ref, "subject": after.subject, "severity": after.severity,
+                                    "side": after.side, "status": after.status},
+                       "thread_subject": engineer_subject(after.ref, after.customer_name, after.subject),
+                       "customer": {"name": after.customer_name, "key": after.customer_key},
+                       "engineer": mail.from_addr, "to": list(answer.to), "kind": answer.kind, "text": text,
+                       "attachments": [dict(f, attached=False) for f in files],
+                   }, root, (root,), logged=False)]
 
 
 def for_command_error(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
@@ -226,19 +255,38 @@ def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, si
     locale = app.settings.engineers.locale
     held_back = [{"kind": letter.kind, "rule": letter.not_sent.rule(locale)}
                  for letter in not_sent if letter.not_sent is not None]
+    ref, root = f"INC-{incident.number:06d}", thread_root(app, incident.number)
+    attached, files = notice_files(app, ref, mail.attachments if mail is not None else ())
+    first = what in ("new", "recurrence", "split")  # the notice that opens the incident's thread
     return [Letter(codes.KIND_NOTIFY, "notify", locale, "utf-8", (queue,), incident.number,
                    TO_QUEUE, {
                        "what": what,
-                       "incident": {"ref": f"INC-{incident.number:06d}", "subject": incident.subject,
+                       "incident": {"ref": ref, "subject": incident.subject,
                                     "severity": incident.severity, "side": side, "status": status,
-                                    "plan": incident.plan},
+                                    "plan": incident.plan,
+                                    "requested_severity": incident.requested_severity,
+                                    "cues": [c.get("matched", "") for c in incident.cues
+                                             if c.get("kind") == "requested-severity"],
+                                    "response_due": _response_due(app, incident, customer)},
+                       "thread_subject": engineer_subject(ref, customer.name, incident.subject),
                        "customer": {"name": customer.name, "key": customer.key},
                        "author": author,
                        "text": text,
+                       "attachments": files,
                        "linked": linked.ref if linked else None,
                        "authentication": for_template(authentication),
                        "anomalies": list(anomalies),
                        "sender": mail.sender_addr if mail is not None else "",
                        "not_sent": held_back,
                        "quiet": quiet,  # why no acknowledgement went to the customer (list/automatic mail)
-                   })]
+                   }, None if first else root, () if first else (root,), attachments=attached,
+                   message_id=root if first else None)]
+
+
+def _response_due(app: App, incident: NewIncident | IncidentState, customer: CustomerRef) -> str:
+    """The plan's first-response deadline in the plan's local time (issue 11: the notice shows it)."""
+    if incident.opened_at is None:
+        return "-"
+    plan = app.plans.get(incident.plan)
+    return local_time(plan, first_response_due(app.plan_for(plan.name, customer.key), incident.severity,
+                                               incident.opened_at))

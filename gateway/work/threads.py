@@ -83,6 +83,8 @@ def _state(session: Session, incident: Incident, customer: Customer) -> Incident
         customer_thread=thread[:1] + thread[1:][-(_THREAD_LIMIT - 1):],
         last_customer_message_id=own_ids[-1] if own_ids else None,
         customer_name=customer.name, locale=customer.locale, charset=customer.charset,
+        requested_severity=incident.requested_severity, cues=tuple(incident.cues or ()),
+        opened_at=incident.opened_at,
         escalation_level=session.scalar(select(func.count()).select_from(IncidentEvent).where(
             IncidentEvent.incident_id == incident.id, IncidentEvent.type == "escalated",
             IncidentEvent.data["by"].as_string() == "customer")) or 0,
