@@ -106,12 +106,14 @@ def attachment_part(attachment: OutgoingAttachment, legacy_name: list[str]) -> b
     """
     filename = clean_filename(attachment.filename, attachment.content_type)
     content_type = clean_content_type(attachment.content_type)
-    disposition = "inline" if attachment.inline else "attachment"
+    content_id = (attachment.content_id or "").strip().strip("<>")
+    content_id = content_id if _CONTENT_ID.match(content_id) and not re.search(r"[<>]", content_id) else ""
+    # An image an HTML part shows by cid: stays inline (RFC 2183 §2.1, RFC 2392), not a download.
+    disposition = "inline" if attachment.inline or content_id else "attachment"
     lines = [_folded(f"Content-Type: {content_type};", legacy_name),
              _folded(f"Content-Disposition: {disposition};", rfc2231_tokens("filename", filename)),
              "Content-Transfer-Encoding: base64"]
-    content_id = (attachment.content_id or "").strip().strip("<>")
-    if content_id and _CONTENT_ID.match(content_id) and not re.search(r"[<>]", content_id):
+    if content_id:
         lines.append(f"Content-ID: <{content_id}>")
     head = "\r\n".join(lines).encode("ascii") + b"\r\n\r\n"
     return head + base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
