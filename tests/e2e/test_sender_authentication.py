@@ -111,8 +111,8 @@ def test_a_dkim_signed_engineer_reply_verified_against_the_local_key_is_applied(
     answer = reply_to(notice.message, sender=ENGINEER, style="outlook-en",
                       body="#severity 2 the whole site is down\nWe are on it.")
     desk.send(ENGINEER, signed(answer, "vendor.test"), to=str(notice.message["Reply-To"]))
-    mails = desk.next_mails(2)
-    assert all(m.rcpt_tos == [CUSTOMER] for m in mails)
+    mails = desk.next_mails(3)  # the severity change and the answer, and the answer's copy to the queue
+    assert sorted(m.rcpt_tos[0] for m in mails) == sorted([CUSTOMER, CUSTOMER, QUEUE])
     assert desk.incident(1).severity == 2
 
 
