@@ -85,7 +85,8 @@ def for_bounce(app: App, decision: Decision) -> list[Letter]:
                        "recipients": [{"address": r.address, "status": r.status or "", "hard": r.hard,
                                        "diagnostic": clean_header(r.diagnostic or "", 300)} for r in bounce.recipients],
                        "suppressed": list(decision.suppress), "limit": app.policy.hard_bounce_limit,
-                   }, decision.bounced_message_id, (decision.bounced_message_id,) if decision.bounced_message_id else ())]
+                   }, decision.bounced_message_id or thread_root(app, state.number),  # References: the
+                   tuple(filter(None, (thread_root(app, state.number), decision.bounced_message_id))))]  # thread
 
 
 def for_split_incident(app: App, decision: Decision, item: SplitItem, incident: NewIncident) -> list[Letter]:

@@ -21,6 +21,7 @@ from gateway.core.business_time import after
 from gateway.core.model import CLOSED, IncidentState
 from gateway.core.plan import WALL, Plan, Target
 from gateway.core.sla import Due, SlaView
+from gateway.outbound.engineer_thread import thread_root
 from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, Letter, customer_tam, local_time, span_text, tam_copies
 from gateway.render import describe_target
 
@@ -87,7 +88,8 @@ def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, vie
                       "customer_time": span_text(view.customer_time, locale) if view else "-",
                       "by_customer": False, "by_engineer": "", "level": 0, "threshold": "",
                       **context,
-                  }, dedupe_key=key, event_data={"rung": rung, **event_data})
+                  }, thread_root(app, state.number), (thread_root(app, state.number),),  # the engineers' thread
+                  dedupe_key=key, event_data={"rung": rung, **event_data})
 
 
 def _incident(state: IncidentState) -> dict[str, Any]:

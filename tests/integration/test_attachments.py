@@ -196,3 +196,10 @@ def test_the_same_message_id_from_another_sender_or_after_the_window_is_processe
     late = pipeline.accept(b"Received: from mx9.example.test\r\n" + customer_mail(message_id="<same@example.test>"))
     pipeline.run_until_idle()
     assert pipeline.inbound(late.inbound_id).state == codes.PROCESSED
+
+
+def test_an_escalation_letter_to_the_engineers_is_in_the_incidents_thread(pipeline: Pipeline) -> None:
+    first = open_with_log(pipeline)
+    engineer_reply(pipeline, first, "#escalate\nLooking into it.")
+    [escalation] = sent(pipeline, "escalation")
+    assert str(escalation["In-Reply-To"]) == str(first["Message-ID"]) == str(escalation["References"])
