@@ -127,7 +127,8 @@ def _folded(first: str, tokens: list[str]) -> str:
 def multipart(text_part: bytes, parts: list[bytes], boundary: str) -> bytes:
     """multipart/mixed body (RFC 2046 §5.1): the text first, then each attachment."""
     delimiter = f"--{boundary}\r\n".encode("ascii")
-    body = b"This is a multi-part message in MIME format.\r\n\r\n" + delimiter + text_part
-    for part in parts:
-        body += b"\r\n" + delimiter + part
-    return body + f"\r\n--{boundary}--\r\n".encode("ascii")
+    pieces = [b"This is a multi-part message in MIME format.\r\n\r\n", delimiter, text_part]
+    for part in parts:  # joined once: a mail of many files is not copied once per file
+        pieces += [b"\r\n", delimiter, part]
+    pieces.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
+    return b"".join(pieces)

@@ -203,3 +203,17 @@ def test_an_escalation_letter_to_the_engineers_is_in_the_incidents_thread(pipeli
     engineer_reply(pipeline, first, "#escalate\nLooking into it.")
     [escalation] = sent(pipeline, "escalation")
     assert str(escalation["In-Reply-To"]) == str(first["Message-ID"]) == str(escalation["References"])
+
+
+def test_a_japanese_desk_reads_the_files_the_deadline_and_the_answer_copy_in_japanese(
+        make_settings, sessions, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(engineers={"addresses": [ENGINEER], "queue_address": QUEUE, "locale": "ja",
+                                        "notice_attachments_max_bytes": 100})
+    pipeline = Pipeline(build_app(settings), sessions, clock)
+    notice = open_with_log(pipeline)
+    text = notice.get_content()
+    assert "サイズが大きいため添付していません" in text and "support-gateway attachments get INC-000001 agent.log" in text
+    assert "初回回答期限: 2026-11-26 17:00 JST" in text
+    engineer_reply(pipeline, notice, "ご確認ください。", [(PDF_NAME, "application/pdf", PDF)])
+    [copy] = sent(pipeline, "answer-copy")
+    assert "がお客様（alice@example.test）に回答しました" in copy.get_content() and PDF_NAME in copy.get_content()
