@@ -27,12 +27,16 @@ NOT_FOUND = 2
 
 
 def incident_files(session: Session, number: int) -> list[dict[str, Any]]:
-    """Every file of an incident's messages, oldest first: name (as shown), stored name, size, sha256, who sent it."""
+    """Every file the incident's mail brought, oldest first: name (as shown), stored name, size, sha256, sender.
+
+    Our letters that carried a file (a notice, a relayed answer) name the same
+    blob; they are not listed again.
+    """
     rows = session.execute(
         select(MessageAttachment, IncidentMessage.direction, IncidentMessage.author, IncidentMessage.created_at)
         .join(IncidentMessage, IncidentMessage.id == MessageAttachment.incident_message_id)
         .join(Incident, Incident.id == IncidentMessage.incident_id)
-        .where(Incident.number == number)
+        .where(Incident.number == number, IncidentMessage.inbound_id.is_not(None))  # as received, not our copies
         .order_by(MessageAttachment.id)
     ).all()
     return [{"name": clean_filename(a.filename, a.content_type), "stored_name": a.filename,

@@ -60,11 +60,11 @@ def notice_files(app: App, ref: str, files: Sequence[Attachment]) -> tuple[tuple
                "command": f"support-gateway attachments get {ref} {shlex.quote(clean_filename(f.filename, f.content_type))}"}
               for f in files]
     attached = tuple(OutgoingAttachment(clean_filename(f.filename, f.content_type), f.content_type, f.payload,
-                                        f.content_id, f.inline) for f in files) if attach else ()
+                                        f.content_id, f.inline, f.sha256) for f in files) if attach else ()
     return attached, listed
 
 
 def relayed_files(files: Sequence[Attachment]) -> tuple[OutgoingAttachment, ...]:
     """An engineer's files as the customer receives them: every one, byte for byte, names cleaned."""
     return tuple(OutgoingAttachment(clean_filename(f.filename, f.content_type), f.content_type, f.payload,
-                                    f.content_id, f.inline) for f in files)
+                                    f.content_id, f.inline, f.sha256) for f in files)

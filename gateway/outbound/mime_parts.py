@@ -40,6 +40,7 @@ class OutgoingAttachment:
     data: bytes = field(repr=False)
     content_id: str | None = None  # bare; an inline image an HTML part refers to as cid:…
     inline: bool = False
+    sha256: str | None = None  # its blob in the store (attachment_blobs), so the letter's record names it
 
 
 def clean_filename(name: str | None, content_type: str = "application/octet-stream") -> str:

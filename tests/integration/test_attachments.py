@@ -217,3 +217,14 @@ def test_a_japanese_desk_reads_the_files_the_deadline_and_the_answer_copy_in_jap
     engineer_reply(pipeline, notice, "ご確認ください。", [(PDF_NAME, "application/pdf", PDF)])
     [copy] = sent(pipeline, "answer-copy")
     assert "がお客様（alice@example.test）に回答しました" in copy.get_content() and PDF_NAME in copy.get_content()
+
+
+def test_the_incident_record_shows_which_letters_carried_which_files(pipeline: Pipeline) -> None:
+    from gateway.ops.views import show_incident
+
+    notice = open_with_log(pipeline)
+    engineer_reply(pipeline, notice, "The guide is attached.", [(PDF_NAME, "application/pdf", PDF)])
+    detail = show_incident(pipeline.sessions, "INC-000001")
+    assert detail is not None
+    carried = {(m["direction"], a["filename"]) for m in detail["messages"] for a in m["attachments"]}
+    assert {("in", "agent.log"), ("notify", "agent.log"), ("engineer", PDF_NAME), ("out", PDF_NAME)} <= carried
