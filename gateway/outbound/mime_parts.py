@@ -16,6 +16,7 @@ legacy `name="=?…?="` on Content-Type in the customer's header charset
 from __future__ import annotations
 
 import base64
+import html
 import mimetypes
 import os
 import re
@@ -98,6 +99,43 @@ def rfc2231_tokens(attribute: str, value: str, room: int = 50) -> list[str]:
     return tokens
 
 
+def clean_content_id(value: str | None) -> str:
+    """A bare Content-ID (RFC 2392 §2) safe to write, or "" if it is not one."""
+    cleaned = (value or "").strip().strip("<>")
+    return cleaned if _CONTENT_ID.match(cleaned) and not re.search(r"[<>\"]", cleaned) else ""
+
+
+def shown_inline(attachment: OutgoingAttachment) -> bool:
+    """An image an HTML part shows by cid: stays inline (RFC 2183 §2.1, RFC 2392), not a download.
+
+    Only images: Outlook gives every attachment a Content-ID, and a PDF must
+    still arrive as a file to save.
+    """
+    is_image = clean_content_type(attachment.content_type).startswith("image/")
+    return attachment.inline or (is_image and bool(clean_content_id(attachment.content_id)))
+
+
+def html_with_images(text: str, images: list[OutgoingAttachment]) -> str:
+    """The letter's text as HTML, the inline images after it by `cid:` (so they show where HTML is read).
+
+    Our letters are plain text; the engineer's own HTML is never relayed (it
+    holds the quoted notice with its engineer token). The text is escaped and
+    kept as written (<pre>, wrapped), each image shown once below it.
+    """
+    body = html.escape(text.replace("\r\n", "\n"))
+    tags = "".join(f'<p><img src="cid:{html.escape(clean_content_id(i.content_id))}" '
+                   f'alt="{html.escape(_ascii_or(clean_filename(i.filename, i.content_type), "image"))}"></p>\n'
+                   for i in images)
+    # A newline right after <pre> is dropped by HTML parsers, so the text starts on a line of its own.
+    return ('<!DOCTYPE html>\n<html><body>\n<pre style="white-space: pre-wrap; font-family: sans-serif">\n'
+            f"{body}</pre>\n{tags}</body></html>\n")
+
+
+def _ascii_or(text: str, fallback: str) -> str:
+    """`text` if ASCII (then any charset encodes it, ISO-2022-JP included), else `fallback`."""
+    return text if text.isascii() else fallback
+
+
 def attachment_part(attachment: OutgoingAttachment, legacy_name: list[str]) -> bytes:
     """One body part: Content-Type with `name`, Content-Disposition with RFC 2231 `filename`, base64 data.
 
@@ -107,10 +145,8 @@ def attachment_part(attachment: OutgoingAttachment, legacy_name: list[str]) -> b
     """
     filename = clean_filename(attachment.filename, attachment.content_type)
     content_type = clean_content_type(attachment.content_type)
-    content_id = (attachment.content_id or "").strip().strip("<>")
-    content_id = content_id if _CONTENT_ID.match(content_id) and not re.search(r"[<>]", content_id) else ""
-    # An image an HTML part shows by cid: stays inline (RFC 2183 §2.1, RFC 2392), not a download.
-    disposition = "inline" if attachment.inline or content_id else "attachment"
+    content_id = clean_content_id(attachment.content_id)
+    disposition = "inline" if shown_inline(attachment) else "attachment"
     lines = [_folded(f"Content-Type: {content_type};", legacy_name),
              _folded(f"Content-Disposition: {disposition};", rfc2231_tokens("filename", filename)),
              "Content-Transfer-Encoding: base64"]
@@ -125,11 +161,17 @@ def _folded(first: str, tokens: list[str]) -> str:
     return "\r\n ".join([first, *tokens])
 
 
-def multipart(text_part: bytes, parts: list[bytes], boundary: str) -> bytes:
-    """multipart/mixed body (RFC 2046 §5.1): the text first, then each attachment."""
+def multipart(subtype: str, parts: list[bytes], *, extra: str = "") -> tuple[bytes, bytes]:  # extra: ";\r\n a=b"
+    """(Content-Type header line, body) of a multipart (RFC 2046 §5.1) whose parts carry their own headers.
+
+    The boundary is random and starts with "=_", which never occurs in base64
+    or 7-bit ISO-2022-JP text, so no part can contain it.
+    """
+    boundary = f"=_gw_{os.urandom(12).hex()}"
     delimiter = f"--{boundary}\r\n".encode("ascii")
-    pieces = [b"This is a multi-part message in MIME format.\r\n\r\n", delimiter, text_part]
-    for part in parts:  # joined once: a mail of many files is not copied once per file
-        pieces += [b"\r\n", delimiter, part]
+    pieces = [b"This is a multi-part message in MIME format.\r\n\r\n"]
+    for index, part in enumerate(parts):  # joined once: a mail of many files is not copied once per file
+        pieces += [b"\r\n" if index else b"", delimiter, part]
     pieces.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
-    return b"".join(pieces)
+    header = f'Content-Type: multipart/{subtype};\r\n boundary="{boundary}"{extra}\r\n'.encode("ascii")
+    return header, b"".join(pieces)

@@ -135,8 +135,11 @@ def test_an_inline_image_keeps_its_content_id(pipeline: Pipeline) -> None:
     pipeline.accept(reply.as_bytes(policy=policy.SMTP), mail_from=ENGINEER, rcpt_tos=(str(notice["Reply-To"]),))
     pipeline.run_until_idle()
     [relay] = sent(pipeline, "relay")
-    [image] = relay.iter_attachments() or [p for p in relay.walk() if p.get_content_type() == "image/png"]
+    [image] = [p for p in relay.walk() if p.get_content_type() == "image/png"]
     assert image["Content-ID"] == "<shot1@vendor.test>" and image.get_content_disposition() == "inline"
+    html = relay.get_body(("html",))  # the letter's HTML part shows it where it is referred to, by cid:
+    assert html is not None and '<img src="cid:shot1@vendor.test"' in html.get_content()
+    assert "See the screenshot." in relay.get_body(("plain",)).get_content()
 
 
 def test_every_engineer_notice_of_an_incident_shares_one_thread(pipeline: Pipeline) -> None:

@@ -52,10 +52,21 @@ def test_a_mail_with_files_carries_them_byte_for_byte_with_lines_within_78_chara
     message = message_from_bytes(raw, policy=policy.default)
     assert message.get_content_type() == "multipart/mixed"
     assert message.get_body(("plain",)).get_content().strip() == "手順書を添付いたします。"
-    pdf, png = message.iter_attachments()
+    [pdf] = message.iter_attachments()
     assert (pdf.get_filename(), pdf.get_payload(decode=True)) == ("バックアップ設定手順書.pdf", PDF)
     assert f"=?{charset}?b?" in str(pdf.as_bytes())  # the legacy name= in the customer's header charset
+    [png] = [part for part in message.walk() if part.get_content_type() == "image/png"]
     assert png["Content-ID"] == "<shot1@v.test>" and png.get_content_disposition() == "inline"
+    assert '<img src="cid:shot1@v.test"' in message.get_body(("html",)).get_content()
+    assert png.get_payload(decode=True) == b"\x89PNG"
+
+
+def test_an_outlook_pdf_with_a_content_id_still_arrives_as_a_file() -> None:
+    mail = OutgoingMail("s@v.test", "", ("a@b.test",), "x", "x", "gw.3@v.test", datetime(2026, 1, 1, tzinfo=timezone.utc),
+                        attachments=(OutgoingAttachment("a.pdf", "application/pdf", PDF, "ol1@x"),))
+    message = message_from_bytes(build_message(mail), policy=policy.default)
+    [pdf] = message.iter_attachments()
+    assert pdf.get_content_disposition() == "attachment" and message.get_body(("html",)) is None
 
 
 def test_an_unknown_content_type_becomes_application_octet_stream() -> None:
