@@ -20,6 +20,7 @@ MAILER_DAEMON = "mailer-daemon"            # From: MAILER-DAEMON, or postmaster 
 BOUNCE = "bounce"                          # a bounce in another form: Exim, qmail, carriers, SES/SNS JSON...
 AUTO_REPLY_SUBJECT = "auto-reply-subject"  # "Out of Office: Re: …", "不在通知:" on a mail that answers something
 CHALLENGE_RESPONSE = "challenge-response"  # a challenge-response robot asking us to prove we are human
+DUPLICATE_MESSAGE_ID = "duplicate-message-id"  # the same sender's Message-ID again within [mail] duplicate_window_days
 OWN_LOOP = "own-loop"                      # our own marker or our own address came back
 UNKNOWN_SENDER = "unknown-sender"          # not a contact of any customer: held for an operator
 UNKNOWN_CONTACT = "unknown-contact"        # a known customer's domain, not an authorized contact: held
@@ -70,6 +71,7 @@ KIND_CONFIRM = "confirm"                   # the engineer is told what their com
 KIND_NOTE = "note"                         # to the engineers' queue: an engineer's #note
 KIND_REOPENED = "reopened"                 # the customer is told a resolved incident is open again
 KIND_HELD = "held"                         # polite reply to an unknown address of a customer's domain
+KIND_ANSWER_COPY = "answer-copy"           # to the queue: a copy of an engineer's answer relayed to the customer
 KIND_ENGINEER_HELD = "engineer-held"       # to the queue: a reply from an engineer's address was held, and why
 # Scheduled by the SLA clock (issue 5); keyed (incident, kind, rung, cycle) in outbox.dedupe_key.
 KIND_STATUS = "status"                     # regular status report to the customer

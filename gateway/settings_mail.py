@@ -30,6 +30,11 @@ class MailSection(Section):
     The `max_*` bounds stop a hostile mail before it costs much; a mail over one is
     quarantined with the bound's reason code (too-many-header-fields, header-too-large,
     mime-too-deep, too-many-parts, too-many-attachments).
+
+    `duplicate_window_days` (issue 11): a mail whose Message-ID and sender match one
+    received within this many days is stored but not processed again (reason
+    `duplicate-message-id`): a customer's server retrying through another hop, or
+    the same mail fetched by IMAP after it came by SMTP. 0 turns the check off.
     """
 
     accept_automatic_from: list[str] = []
@@ -39,6 +44,7 @@ class MailSection(Section):
     max_mime_depth: int = Field(default=40, ge=2, le=48)
     max_parts: int = Field(default=1000, ge=2, le=100_000)
     max_attachments: int = Field(default=250, ge=1, le=100_000)
+    duplicate_window_days: int = Field(default=7, ge=0, le=366)
 
     @field_validator("accept_automatic_from")
     @classmethod

@@ -15,12 +15,18 @@ class EngineersSection(Section):
 
     `queue_address` receives a notification of every new incident and every
     customer reply; engineers answer it from their own mail client.
+
+    `notice_attachments_max_bytes` (issue 11): the customer's attachments ride
+    along on a notice up to this total size; above it the notice lists each one
+    with its size and the `support-gateway attachments get` command that fetches
+    it (a 25 MB mail copied to every engineer mailbox would fill their quotas).
     """
 
     addresses: list[Address] = []
     domains: list[str] = []
     queue_address: Address | None = None
     locale: Literal["ja", "en"] = "ja"  # of notifications and command errors
+    notice_attachments_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)  # 0: always listed, never attached
 
     @field_validator("addresses")
     @classmethod

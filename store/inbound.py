@@ -31,7 +31,8 @@ class InboundMessage(Base):
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(String(998))
+    # Indexed for the duplicate check (issue 11: the same sender's Message-ID within [mail] duplicate_window_days).
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     from_addr: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str | None] = mapped_column(Text)
     # Header anomaly codes (gateway.codes: several-from-headers, sender-not-from...), None when there are none.

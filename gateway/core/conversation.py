@@ -49,9 +49,12 @@ def customer_message(state: IncidentState, author: str, message_id: str | None,
 
 
 def engineer_reply(state: IncidentState, reply: ParsedReply, author: str, layer: str, *,
-                   workaround_downgrades: bool, splits: tuple[SplitItem, ...] = ()
+                   workaround_downgrades: bool, splits: tuple[SplitItem, ...] = (), attachments: int = 0
                    ) -> tuple[IncidentState, tuple[Event, ...], EngineerReply]:
-    """Apply an engineer's commands and text (already checked for errors) to an incident."""
+    """Apply an engineer's commands and text (already checked for errors) to an incident.
+
+    Files are an answer too (issue 11): a reply of attachments only is relayed, with an empty text.
+    """
     events: list[Event] = [Event("message", {"from": "engineer", "author": author, "threaded_by": layer,
                                              "commands": [c.name for c in reply.commands]})]
     after, severity_change = _severity(state, reply, events, workaround_downgrades)
@@ -60,7 +63,7 @@ def engineer_reply(state: IncidentState, reply: ParsedReply, author: str, layer:
         events.append(Event("assigned", {"to": assign.argument, "by": author}))
     if reply.has(cmd.ESCALATE):
         events.append(Event("escalated", {"by": author, "reason": reply.get(cmd.ESCALATE).reason}))  # type: ignore[union-attr]
-    relay_text = reply.text if _relays(reply) else None
+    relay_text = reply.text if _relays(reply, attachments) else None
     note_text = reply.text.strip() if reply.has(cmd.NOTE) else ""
     if reply.has(cmd.NOTE):
         events.append(Event("note", {"by": author, "text": note_text[:4000]}))
@@ -99,14 +102,17 @@ def engineer_reply(state: IncidentState, reply: ParsedReply, author: str, layer:
     return after, tuple(events), outcome
 
 
-def _relays(reply: ParsedReply) -> bool:
-    """Whether the reply's text goes to the customer: any text but a #note's (issue 11).
+def _relays(reply: ParsedReply, attachments: int = 0) -> bool:
+    """Whether the reply's text (and files) go to the customer: any but a #note's (issue 11).
 
     `#waiting` + a question relays the question (the customer must see what we
-    asked); `#split` relays its text when it says more than the list of problems.
+    asked); `#split` relays its text when it says more than the list of problems;
+    a reply of files only is relayed with an empty text.
     """
-    if not reply.text.strip() or reply.has(cmd.NOTE):
+    if reply.has(cmd.NOTE):
         return False
+    if not reply.text.strip():
+        return attachments > 0 and not reply.has(cmd.SPLIT)
     return not reply.has(cmd.SPLIT) or cmd.has_text_beyond_items(reply.text)
 
 

@@ -150,7 +150,8 @@ def _engineer(mail: ParsedMail, context: Context, policy: Policy) -> Decision:
                         command_used=bool(reply.commands or reply.errors))
     after, events, outcome = engineer_reply(
         incident, reply, mail.from_addr, layer,
-        workaround_downgrades=incident.plan in policy.workaround_plans, splits=splits)
+        workaround_downgrades=incident.plan in policy.workaround_plans, splits=splits,
+        attachments=len(mail.attachments))
     return Decision(Action.ENGINEER_REPLY, codes.ENGINEER_REPLIED, incident=incident, after=after,
                     events=events, threaded_by=layer, engineer=outcome, text=reply.text)
 
@@ -164,10 +165,7 @@ def _unverified(authority: Authority, reply: ParsedReply, context: Context, *, t
 
 
 def _state_errors(incident: IncidentState, reply: ParsedReply, attachments: int) -> list[str]:
-    if not reply.commands and not reply.text.strip() and attachments:
-        return [f"the reply has no text, only {attachments} attachment(s): attachments are not relayed to "
-                "the customer and no command was given; write the answer in the mail's text"]
-    if not reply.commands and not reply.text.strip():
+    if not reply.commands and not reply.text.strip() and not attachments:  # files alone are relayed (issue 11)
         return ["the reply is empty: nothing to relay and no command"]
     internal_only = reply.has(cmd.NOTE) and all(c.name in (cmd.NOTE, cmd.ASSIGN) for c in reply.commands)
     if reply.has(cmd.REOPEN):

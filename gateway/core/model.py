@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -114,6 +115,10 @@ class IncidentState:
     # The incident's event log as the SLA clock reads it (issue 14): letters written on mail
     # (severity changed, escalations) show the clock's deadlines and side times, not "-".
     clock_log: tuple[ClockEvent, ...] = field(default=(), repr=False, compare=False)
+    # What the engineers' notice shows (issue 11): what the customer asked for and why, and the deadline.
+    requested_severity: int | None = None
+    cues: tuple[dict[str, str], ...] = ()  # the opening assessment's cues (kind, rule, matched, where)
+    opened_at: datetime | None = None
 
     @property
     def ref(self) -> str:

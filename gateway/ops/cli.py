@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from gateway.app import build_app
-from gateway.ops import customers, mail_cli, outbox_cli, records_cli, views
+from gateway.ops import attachments_cli, customers, mail_cli, outbox_cli, records_cli, views
 from gateway.ops.cli_common import (
     CommandLineError,
     add_global_options,
@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     customers.register(commands, config_path)
     mail_cli.register(commands)
     outbox_cli.register(commands)  # issue 12: repairing
+    attachments_cli.register(commands)  # issue 11: the files a notice only lists
     for sub in subcommand_parsers(parser):
         add_global_options(sub, on_subcommand=True)
     return parser

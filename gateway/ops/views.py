@@ -56,6 +56,9 @@ def _ref_number(ref: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+ref_number = _ref_number  # `INC-000123` or `123` → 123 (None if neither), for the other commands
+
+
 def list_incidents(sessions: sessionmaker[Session], *, status: str | None, limit: int) -> list[dict[str, Any]]:
     with sessions() as session:
         query = select(Incident, Customer.key).join(Customer).order_by(Incident.number.desc()).limit(limit)

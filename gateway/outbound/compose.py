@@ -26,7 +26,7 @@ from gateway.outbound.audience import Copy, copies
 from gateway.outbound.letter import TO_CUSTOMER, Letter, tam_copies
 from gateway.outbound.mime import OutgoingMail, left_out_ids, new_message_id
 from gateway.outbound.outbox import outbox_row
-from store.rows import NewEvent, NewMessage, NewOutbox
+from store.rows import NewAttachment, NewEvent, NewMessage, NewOutbox
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _copy(app: App, letter: Letter, copy: Copy, index: int, now: datetime) -> Wr
         to=copy.to,
         subject=subject,
         body=body,
-        message_id=new_message_id(app.sender_domain),
+        message_id=letter.message_id if letter.message_id and index == 0 else new_message_id(app.sender_domain),
         date=now,
         charset=letter.charset,
         in_reply_to=letter.in_reply_to,
@@ -82,11 +82,15 @@ def _copy(app: App, letter: Letter, copy: Copy, index: int, now: datetime) -> Wr
         loop_marker=app.settings.gateway.loop_marker,
         reply_to=reply_to,
         auto_submitted="" if letter.human else "auto-replied",
+        attachments=letter.attachments,
     )
     key = letter.dedupe_key if index == 0 or letter.dedupe_key is None else f"{letter.dedupe_key}/{index}"
     row = outbox_row(outgoing, kind=letter.kind, now=now, dedupe_key=key)
     message = NewMessage(direction=letter.direction, outbox=row, message_id=outgoing.message_id,
                          author=app.sender_address, subject=subject, body_text=body, created_at=now)
+    message.attachments.extend(  # the files it carried, by their stored blob (issue 11: `incidents show`)
+        NewAttachment(sha256=a.sha256, filename=a.filename, content_type=a.content_type[:200], size=len(a.data),
+                      inline=a.inline) for a in letter.attachments if a.sha256)
     left_out = left_out_ids(outgoing)
     event = NewEvent(at=now, type="notice", data={
         "kind": letter.kind, "to": list(letter.to), "message_id": outgoing.message_id, **letter.event_data,

@@ -22,6 +22,7 @@ from gateway.core.model import Decision, IncidentState
 from gateway.core.salutation import greets
 from gateway.outbound.letter import INTERNAL, TO_QUEUE, Letter, thread_of
 from gateway.outbound.letters import to_customer
+from gateway.outbound.engineer_thread import engineer_subject, notice_files, relayed_files, thread_root
 from gateway.outbound.notices import clock_view, escalation_letter, severity_facts
 from parsers.model import ParsedMail
 
@@ -54,24 +55,52 @@ def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail, now: date
                                    {"by": mail.from_addr, "reason": why}, at=now)
         letters += [letter] if letter is not None else []
     text = reply.relay_text or ""
+    files = relayed_files(mail.attachments) if reply.relay_text is not None else ()  # issue 11: files travel
     if reply.resolution is not None:  # §6: the customer is told the reason, with the answer if any
         letters.append(_human(to_customer(after, codes.KIND_RESOLVED, "resolved", {
-            "resolution": reply.resolution, "text": text}), bool(text)))
+            "resolution": reply.resolution, "text": text}), bool(text), files))
     elif reply.reopened:
         letters.append(_human(to_customer(after, codes.KIND_REOPENED, "reopened", {
-            "reason": reply.reopen_reason, "text": text}), bool(text)))
+            "reason": reply.reopen_reason, "text": text}), bool(text), files))
     elif reply.relay_text is not None:
         letters.append(_human(to_customer(after, codes.KIND_RELAY, "relay", {
-            "text": text, "salutation": not greets(text)}), True))
+            "text": text, "salutation": not greets(text)}), True, files))
+    if reply.relay_text is not None and letters:
+        letters += _answer_copy(app, after, mail, letters[-1], reply.relay_text)
     letters += _note(app, decision, mail)
     if reply.commands:
         letters.append(_confirmation(app, decision, mail))
     return letters
 
 
-def _human(letter: Letter, human: bool) -> Letter:
-    """A person's answer is not machine mail: no Auto-Submitted / X-Auto-Response-Suppress (RFC 3834 §5)."""
-    return replace(letter, human=human)
+def _human(letter: Letter, human: bool, files: tuple[Any, ...] = ()) -> Letter:
+    """A person's answer is not machine mail: no Auto-Submitted / X-Auto-Response-Suppress (RFC 3834 §5).
+    It carries the engineer's files byte for byte (issue 11)."""
+    return replace(letter, human=human, attachments=files)
+
+
+def _answer_copy(app: App, after: IncidentState, mail: ParsedMail, answer: Letter, text: str) -> list[Letter]:
+    """Issue 11: the engineers' queue gets a copy of a relayed answer, in the incident's thread.
+
+    So a colleague sees the customer was answered and does not answer again. A
+    separate mail (not a Bcc), written through the outbox like every letter; not
+    a timeline notice of its own (the relayed answer is the one the clock reads).
+    Its footer says which side the answer left the incident on (`side_of`).
+    """
+    queue = app.settings.engineers.queue_address
+    if queue is None:
+        return []
+    root = thread_root(app, after.number)
+    _, files = notice_files(app, after.ref, mail.attachments)
+    return [Letter(codes.KIND_ANSWER_COPY, "answer-copy", app.settings.engineers.locale, "utf-8", (queue,),
+                   after.number, TO_QUEUE, {
+                       "incident": {"ref": after.ref, "subject": after.subject, "severity": after.severity,
+                                    "side": after.side, "status": after.status},
+                       "thread_subject": engineer_subject(after.ref, after.customer_name, after.subject),
+                       "customer": {"name": after.customer_name, "key": after.customer_key},
+                       "engineer": mail.from_addr, "to": list(answer.to), "kind": answer.kind, "text": text,
+                       "attachments": [dict(f, attached=False) for f in files], **side_of(after),
+                   }, root, (root,), logged=False)]
 
 
 def _note(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from gateway.app import App
 from gateway.codes import RATE_LIMITED
 from gateway.core.plan import Plan
+from gateway.outbound.mime_parts import OutgoingAttachment
 
 # IncidentMessage directions: to the customer, to the engineers' queue, internal (escalations, errors).
 TO_CUSTOMER, TO_QUEUE, INTERNAL = "out", "notify", "internal"
@@ -74,6 +75,8 @@ class Letter:
     # A person's words (a relayed answer): sent without Auto-Submitted and X-Auto-Response-Suppress, so the
     # customer's own rules do not file it as machine mail (issue 11); our loop marker stays.
     human: bool = False
+    attachments: tuple[OutgoingAttachment, ...] = ()  # files carried byte for byte (issue 11)
+    message_id: str | None = None  # the first copy's Message-ID if it must be this one (an engineer thread's root)
 
 
 def thread_of(message_id: str | None, references: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:

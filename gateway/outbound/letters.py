@@ -14,7 +14,6 @@ marked `not_sent`, which the engineers' notice then states (issue 10 item 9).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from gateway import codes
@@ -24,6 +23,7 @@ from gateway.core.authenticity import for_template
 from gateway.core.model import AuthVerdict, CustomerRef, Decision, IncidentState, SeverityAssessment, SplitItem
 from gateway.core.sla import first_response_due
 from gateway.core.tokens import without_engineer_tokens
+from gateway.outbound.engineer_thread import engineer_subject, notice_files, thread_root
 from gateway.outbound.letter import TO_CUSTOMER, TO_QUEUE, Letter, local_time, thread_of
 from gateway.outbound.limits import Ledger
 from gateway.outbound.mime import clean_header
@@ -84,7 +84,8 @@ def for_bounce(app: App, decision: Decision) -> list[Letter]:
                        "recipients": [{"address": r.address, "status": r.status or "", "hard": r.hard,
                                        "diagnostic": clean_header(r.diagnostic or "", 300)} for r in bounce.recipients],
                        "suppressed": list(decision.suppress), "limit": app.policy.hard_bounce_limit,
-                   }, decision.bounced_message_id, (decision.bounced_message_id,) if decision.bounced_message_id else ())]
+                   }, decision.bounced_message_id or thread_root(app, state.number),  # References: the
+                   tuple(filter(None, (thread_root(app, state.number), decision.bounced_message_id))))]  # thread
 
 
 def for_split_incident(app: App, decision: Decision, item: SplitItem, incident: NewIncident) -> list[Letter]:
@@ -219,19 +220,38 @@ def _queue_notice(app: App, what: str, incident: NewIncident | IncidentState, si
     locale = app.settings.engineers.locale
     held_back = [{"kind": letter.kind, "rule": letter.not_sent.rule(locale)}
                  for letter in not_sent if letter.not_sent is not None]
+    ref, root = f"INC-{incident.number:06d}", thread_root(app, incident.number)
+    attached, files = notice_files(app, ref, mail.attachments if mail is not None else ())
+    first = what in ("new", "recurrence", "split")  # the notice that opens the incident's thread
     return [Letter(codes.KIND_NOTIFY, "notify", locale, "utf-8", (queue,), incident.number,
                    TO_QUEUE, {
                        "what": what,
-                       "incident": {"ref": f"INC-{incident.number:06d}", "subject": incident.subject,
+                       "incident": {"ref": ref, "subject": incident.subject,
                                     "severity": incident.severity, "side": side, "status": status,
-                                    "plan": incident.plan},
+                                    "plan": incident.plan,
+                                    "requested_severity": incident.requested_severity,
+                                    "cues": [c.get("matched", "") for c in incident.cues
+                                             if c.get("kind") == "requested-severity"],
+                                    "response_due": _response_due(app, incident, customer)},
+                       "thread_subject": engineer_subject(ref, customer.name, incident.subject),
                        "customer": {"name": customer.name, "key": customer.key},
                        "author": author,
                        "text": text,
+                       "attachments": files,
                        "linked": linked.ref if linked else None,
                        "authentication": for_template(authentication),
                        "anomalies": list(anomalies),
                        "sender": mail.sender_addr if mail is not None else "",
                        "not_sent": held_back,
                        "quiet": quiet,  # why no acknowledgement went to the customer (list/automatic mail)
-                   })]
+                   }, None if first else root, () if first else (root,), attachments=attached,
+                   message_id=root if first else None)]
+
+
+def _response_due(app: App, incident: NewIncident | IncidentState, customer: CustomerRef) -> str:
+    """The plan's first-response deadline in the plan's local time (issue 11: the notice shows it)."""
+    if incident.opened_at is None:
+        return "-"
+    plan = app.plans.get(incident.plan)
+    return local_time(plan, first_response_due(app.plan_for(plan.name, customer.key), incident.severity,
+                                               incident.opened_at))

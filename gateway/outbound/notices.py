@@ -22,6 +22,7 @@ from gateway.core.escalation import on_duty_instead
 from gateway.core.model import CLOSED, EngineerReply, Event, IncidentState
 from gateway.core.plan import WALL, Plan, Target
 from gateway.core.sla import ClockEvent, Due, SlaView
+from gateway.outbound.engineer_thread import thread_root
 from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, customer_tam, local_time, span_text, tam_copies
 from gateway.render import describe_target
 
@@ -94,7 +95,8 @@ def escalation_letter(app: App, state: IncidentState, plan: Plan, rung: str, vie
                       "by_customer": False, "by_engineer": "", "level": 0, "threshold": "", "reason": "",
                       "words": "",
                       **context,
-                  }, dedupe_key=key, event_data=event_data)
+                  }, thread_root(app, state.number), (thread_root(app, state.number),),  # the engineers' thread
+                  dedupe_key=key, event_data=event_data)
 
 
 QUEUE_COPIED = (sla.DOWNGRADE, sla.TIMEOUT, sla.REMINDER)  # automatic changes the engineers must see

@@ -88,7 +88,7 @@ def plan(app: App, inbound_id: int, mail: ParsedMail, decision: Decision, now: d
     if len(numbers) != decision.new_incidents:
         raise ValueError(f"the decision needs {decision.new_incidents} incident number(s), got {len(numbers)}")
     if decision.action is Action.IGNORE:
-        return Outcome(codes.IGNORED, decision.reason)
+        return Outcome(codes.IGNORED, decision.reason, decision.detail or None)
     if decision.action is Action.HOLD:
         return _hold(app, inbound_id, mail, decision, now, sent)
     if decision.action is Action.COMMAND_ERROR:

@@ -49,8 +49,9 @@ def message_row(inbound_id: int, mail: ParsedMail, now: datetime, direction: str
         subject=mail.subject, body_text=mail.body_text if body is None else body, created_at=now,
     )
     message.attachments.extend(
-        NewAttachment(sha256=a.sha256, filename=a.filename, content_type=a.content_type,
-                      size=a.size, inline=a.inline)
+        # Cut to the columns' sizes: a hostile 400+-character name must not fail the write on PostgreSQL.
+        NewAttachment(sha256=a.sha256, filename=a.filename[:400] if a.filename else a.filename,
+                      content_type=a.content_type[:200], size=a.size, inline=a.inline)
         for a in mail.attachments
     )
     return message

@@ -10,7 +10,8 @@ Nothing here writes; gateway.work.processor plans and writes the outcomes.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,7 +20,7 @@ from gateway import codes
 from gateway.app import App
 from gateway.core.correlate import extract_clues, wanted_numbers
 from gateway.core.decide import decide
-from gateway.core.model import AuthVerdict, Context, Decision, Envelope, IncidentState
+from gateway.core.model import Action, AuthVerdict, Context, Decision, Envelope, IncidentState
 from gateway.work.authentication import Authenticator, authenticator_for
 from gateway.work.directory import SenderCache
 from gateway.work.threads import bounce_lookups, incident_states, numbers_for_message_ids
@@ -48,6 +49,7 @@ class Batch:
     senders: SenderCache
     incidents: dict[int, IncidentState]
     authenticator: Authenticator | None = None  # None: [authentication] is off
+    seen: dict[tuple[str, str], int] = field(default_factory=dict)  # (Message-ID, sender) -> first inbound id
 
 
 def prepare_all(app: App, readers: sessionmaker[Session], ids: list[int], senders: SenderCache | None = None,
@@ -55,22 +57,27 @@ def prepare_all(app: App, readers: sessionmaker[Session], ids: list[int], sender
     batch = Batch(senders or SenderCache(), {}, authenticator or authenticator_for(app.settings))
     with readers() as session:
         rows = session.execute(
-            select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos)
+            select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos, InboundMessage.received_at)
             .where(InboundMessage.id.in_(ids))
             .order_by(InboundMessage.id)
         ).all()
         raws = fetch_raw(session, ids)
-        return [_prepare(session, app, inbound_id, raws.pop(inbound_id), mail_from, rcpt_tos, batch)
-                for inbound_id, mail_from, rcpt_tos in rows]
+        return [_prepare(session, app, inbound_id, raws.pop(inbound_id), mail_from, rcpt_tos, batch, received_at)
+                for inbound_id, mail_from, rcpt_tos, received_at in rows]
 
 
 def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from: str, rcpt_tos: list[str],
-             batch: Batch) -> Prepared:
+             batch: Batch, received_at: datetime) -> Prepared:
     try:
         mail = parse_mail(raw, app.limits)
     except UnparseableMail as exc:  # a bound of [mail] is its own reason (issue 13)
         return Prepared(inbound_id, failure=(exc.code if exc.code in codes.LIMIT_REASONS else codes.UNPARSEABLE,
                                              str(exc)))
+    original = _duplicate_of(session, app, inbound_id, mail, received_at, batch)
+    if original is not None:
+        return Prepared(inbound_id, mail, Decision(
+            Action.IGNORE, codes.DUPLICATE_MESSAGE_ID,
+            detail=f"the same Message-ID from {mail.from_addr} as inbound {original}: processed once"))
     try:
         envelope = Envelope(mail_from, tuple(rcpt_tos))
         context = _context(session, app, raw, mail, envelope, batch)
@@ -81,6 +88,34 @@ def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from:
     if decision.after is not None:
         batch.incidents[decision.after.number] = decision.after
     return Prepared(inbound_id, mail, decision, authentication=context.authentication)
+
+
+def _duplicate_of(session: Session, app: App, inbound_id: int, mail: ParsedMail, received_at: datetime,
+                  batch: Batch) -> int | None:
+    """The earlier inbound row with this mail's Message-ID and sender, if within [mail] duplicate_window_days.
+
+    Issue 11: a customer's server retrying through another hop (another
+    Received: header, so other bytes) or the same mail by SMTP and IMAP must
+    not open two incidents and send two acks. The Message-ID alone is not
+    enough (RFC 5322 §3.6.4 makes it unique only per sender in practice, and a
+    stranger could replay a known id to silence a contact), so the sender must
+    match too. Earlier mails of this batch count (`batch.seen`); the copy is
+    stored, `ignored` with reason `duplicate-message-id`.
+    """
+    days = app.settings.mail.duplicate_window_days
+    if not days or not mail.message_id or not mail.from_addr:
+        return None
+    key = (mail.message_id[:998], mail.from_addr[:320])
+    if key in batch.seen:
+        return batch.seen[key]
+    earlier = session.scalar(
+        select(InboundMessage.id).where(
+            InboundMessage.message_id == key[0], InboundMessage.from_addr == key[1],
+            InboundMessage.id < inbound_id, InboundMessage.state != codes.RECEIVED,
+            InboundMessage.received_at >= received_at - timedelta(days=days))
+        .order_by(InboundMessage.id).limit(1))
+    batch.seen[key] = earlier if earlier is not None else inbound_id
+    return earlier
 
 
 def _context(session: Session, app: App, raw: bytes, mail: ParsedMail, envelope: Envelope,

@@ -100,6 +100,8 @@ def _state(incident: Incident, customer: Customer, rows: list[tuple[str, str | N
         customer_thread=thread[:1] + thread[1:][-(_THREAD_LIMIT - 1):],
         last_customer_message_id=own_ids[-1] if own_ids else None,
         customer_name=customer.name, locale=customer.locale, charset=customer.charset,
+        requested_severity=incident.requested_severity, cues=tuple(incident.cues or ()),
+        opened_at=incident.opened_at,
         escalation_level=sum(1 for e in log if e.type == "escalated" and e.data.get("by") == "customer"),
         clock_log=log,
     )

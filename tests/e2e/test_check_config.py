@@ -129,3 +129,14 @@ def test_db_downgrade_needs_a_revision_and_yes(tmp_path: Path, sqlite_url: str, 
         assert "inbound_messages" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_check_config_accepts_the_notice_file_limit_and_the_duplicate_window_and_refuses_negatives(
+        tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    good = _config(tmp_path, sqlite_url, engineers={"notice_attachments_max_bytes": 0},
+                   mail={"duplicate_window_days": 30})
+    assert _check(good, capsys)[0] == 0
+    bad = _config(tmp_path, sqlite_url, engineers={"notice_attachments_max_bytes": -1},
+                  mail={"duplicate_window_days": -2})
+    code, error = _check(bad, capsys)
+    assert code == 2 and "engineers.notice_attachments_max_bytes" in error and "mail.duplicate_window_days" in error

@@ -58,8 +58,9 @@ def test_a_whole_conversation_from_first_mail_to_a_recurrence(desk: Desk) -> Non
     engineer_to = str(notification.message["Reply-To"])
     desk.send(ENGINEER, reply_to(notification.message, sender=ENGINEER, style="outlook-en",
                                  body="Could you send us the backup log?\n\n-- \nYamada"), to=engineer_to)
-    [question] = desk.next_mails(1)
-    assert question.rcpt_tos == [CUSTOMER]
+    question, copy = desk.next_mails(2)  # the answer, then its copy in the engineers' thread (issue 11)
+    assert question.rcpt_tos == [CUSTOMER] and copy.rcpt_tos == [QUEUE]
+    assert "Could you send us the backup log?" in copy.message.get_content()
     assert question.message["In-Reply-To"] == "<q1@acme.test>"
     body = question.message.get_content()
     assert "Could you send us the backup log?" in body and "Yamada" not in body and "Original Message" not in body
@@ -82,8 +83,8 @@ def test_a_whole_conversation_from_first_mail_to_a_recurrence(desk: Desk) -> Non
     desk.send(ENGINEER, reply_to(reply_notice.message, sender=ENGINEER, style="gmail",
                                  body="#resolve fixed\nPatch 10.2.1 fixes E42."),
               to=str(reply_notice.message["Reply-To"]))
-    [resolved] = desk.next_mails(1)
-    assert resolved.rcpt_tos == [CUSTOMER]
+    resolved, copy = desk.next_mails(2)
+    assert resolved.rcpt_tos == [CUSTOMER] and copy.rcpt_tos == [QUEUE]
     assert "has been fixed" in resolved.message.get_content() and "Patch 10.2.1" in resolved.message.get_content()
     assert (desk.incident(1).status, desk.incident(1).resolution) == ("resolved", "fixed")
 
@@ -117,9 +118,10 @@ def test_full_width_commands_work_through_the_whole_path(desk: Desk) -> None:
     desk.send(ENGINEER, reply_to(notification.message, sender=ENGINEER, style="outlook-ja",
                                  body="＃ｓｅｖｅｒｉｔｙ　２　業務への影響が大きいため\n＃ｉｎｖｅｓｔｉｇａｔｉｎｇ\n調査中です。"),
               to=str(notification.message["Reply-To"]))
-    mails = desk.next_mails(3)  # severity change and answer to the customer, the confirmation to the engineer
+    mails = desk.next_mails(4)  # severity change and answer to the customer, the confirmation, the queue's copy
     assert desk.mail_to(mails, ENGINEER).message["Subject"].startswith("[INC-000001] ")
     mails = [m for m in mails if m.rcpt_tos == [CUSTOMER]]
     subjects = sorted(str(m.message["Subject"]) for m in mails)
     assert subjects[0].startswith("Re: [INC-000001]") and "Severity changed to 2" in subjects[1]
+    assert len(mails) == 2
     assert desk.incident(1).severity == 2 and desk.incident(1).side == "vendor"

@@ -206,8 +206,8 @@ def test_a_real_engineer_reply_with_the_engineer_token_applies_commands_and_rela
     desk.send(ENGINEER, reply_to(notice.message, sender=ENGINEER, style="outlook-en",
                                  body="#severity 2 the whole office is affected\nPlease restart the agent."),
               to=str(notice.message["Reply-To"]))
-    mails = desk.next_mails(3)  # severity change and answer to the customer, the confirmation to the engineer
-    assert sorted(m.rcpt_tos[0] for m in mails) == [ALICE, ALICE, ENGINEER]
+    mails = desk.next_mails(4)  # severity change and answer to ALICE, the confirmation, the answer's queue copy
+    assert sorted(m.rcpt_tos[0] for m in mails) == sorted([ALICE, ALICE, ENGINEER, QUEUE])
     assert any("Please restart the agent." in m.message.get_content() for m in mails)
     assert desk.incident(1).severity == 2 and desk.incident(1).side == "customer"
     assert last_inbound(desk)[:2] == (codes.PROCESSED, codes.ENGINEER_REPLIED)
@@ -216,19 +216,18 @@ def test_a_real_engineer_reply_with_the_engineer_token_applies_commands_and_rela
 # -- item 8: a screenshot with a command error -----------------------------------------------------
 
 
-def test_an_engineer_reply_that_is_only_a_screenshot_gets_the_command_error_explanation(desk: Desk) -> None:
+def test_an_engineer_reply_that_is_only_a_screenshot_and_a_wrong_command_gets_the_command_error(desk: Desk) -> None:
     _, notice = opened(desk)
     reply = EmailMessage()
     reply["From"], reply["To"] = ENGINEER, str(notice.message["Reply-To"])
     reply["Subject"], reply["In-Reply-To"] = f"Re: {notice.message['Subject']}", str(notice.message["Message-ID"])
-    reply.set_content("")
+    reply.set_content("#severity 9\n")  # files alone are relayed (issue 11); a wrong command holds them back
     reply.add_attachment(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, maintype="image", subtype="png",
                          filename="screenshot.png")
     desk.send(ENGINEER, reply.as_bytes(policy=policy.SMTP), to=str(notice.message["Reply-To"]))
     [error] = desk.next_mails(1)
-    # No command was used: the letter says the reply was not sent, not "command not accepted" (issue 11).
-    assert error.rcpt_tos == [ENGINEER] and "Reply not sent to the customer" in str(error.message["Subject"])
-    assert "1 attachment(s)" in " ".join(error.message.get_content().split())
+    assert error.rcpt_tos == [ENGINEER] and "Command not accepted" in str(error.message["Subject"])
+    assert "#severity 9" in error.message.get_content()
     assert last_inbound(desk)[:2] == (codes.PROCESSED, codes.COMMAND_ERROR) and incident_unchanged(desk)
 
 
@@ -262,14 +261,14 @@ def test_no_mail_to_anyone_but_an_engineer_mailbox_ever_carries_an_engineer_toke
     desk.send(ENGINEER, reply_to(notice.message, sender=ENGINEER,
                                  body=f"#severity 1 down\n#investigating\n#escalate\nWe are on it (ref {pasted})."),
               to=str(notice.message["Reply-To"]))
-    # severity change, escalation to DEV and (another copy) to the TAM, answer, the engineer's confirmation
-    answers = desk.next_mails(5)
-    relay = next(m for m in answers if "We are on it" in m.message.get_content())
+    # severity change, escalation to DEV and to the TAM, answer, its queue copy, the engineer's confirmation
+    answers = desk.next_mails(6)
+    relay = next(m for m in answers if "We are on it" in m.message.get_content() and ERIN in m.rcpt_tos)
     assert "INC-000001" in relay.message.get_content() and pasted not in relay.message.get_content()
     clock.advance(timedelta(hours=2, minutes=5))  # severity 1 on the vendor side: a status report every 2 h
     desk.wait(lambda: any("Status report" in str(m.message["Subject"]) for m in desk.sink.messages))
     desk.send(ERIN, reply_to(relay.message, sender=ERIN, body="It is back up, thanks.", headers={"Cc": FRANK}))
-    desk.wait(lambda: sum(m.rcpt_tos == [QUEUE] for m in desk.sink.messages) == 2)
+    desk.wait(lambda: sum(m.rcpt_tos == [QUEUE] for m in desk.sink.messages) == 3)  # notice, answer copy, reply
     reply_notice = [m for m in desk.sink.messages if m.rcpt_tos == [QUEUE]][-1]
     desk.send(ENGINEER, reply_to(reply_notice.message, sender=ENGINEER, body="#resolve fixed\nGood to hear."),
               to=str(reply_notice.message["Reply-To"]))

@@ -111,8 +111,8 @@ def test_a_dkim_signed_engineer_reply_verified_against_the_local_key_is_applied(
     answer = reply_to(notice.message, sender=ENGINEER, style="outlook-en",
                       body="#severity 2 the whole site is down\nWe are on it.")
     desk.send(ENGINEER, signed(answer, "vendor.test"), to=str(notice.message["Reply-To"]))
-    mails = desk.next_mails(3)  # severity change and answer, and the engineer's confirmation
-    assert sorted(m.rcpt_tos[0] for m in mails) == sorted([CUSTOMER, CUSTOMER, ENGINEER])
+    mails = desk.next_mails(4)  # severity change and answer, the engineer's confirmation, the answer's queue copy
+    assert sorted(m.rcpt_tos[0] for m in mails) == sorted([CUSTOMER, CUSTOMER, ENGINEER, QUEUE])
     assert desk.incident(1).severity == 2
 
 

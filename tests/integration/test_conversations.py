@@ -59,7 +59,8 @@ def engineer_answers(pipeline: Pipeline, notification: EmailMessage, body: str, 
 def test_engineers_are_notified_of_a_new_incident_with_the_text_and_a_reply_token(pipeline: Pipeline) -> None:
     ack, notification = opened(pipeline, body="The backup job fails with E42.\n")
     assert notification["To"] == QUEUE
-    assert notification["Subject"].startswith("[INC-000001] New incident")
+    assert notification["Subject"].startswith("[INC-000001] Demo Corporation ")
+    assert "A new incident was opened." in notification.get_content()
     assert "The backup job fails with E42." in notification.get_content()
     assert str(notification["Reply-To"]).startswith("support+INC-000001.")
     assert "Severity:  3" in notification.get_content() and "vendor" in notification.get_content()
@@ -96,7 +97,8 @@ def test_customer_answer_moves_the_incident_back_to_the_vendor_side_and_notifies
     assert incident(pipeline).side == "vendor"
     assert [e.data["side"] for e in events(pipeline, type_="side")] == ["customer", "vendor"]
     reply_notice = mails(pipeline, "notify")[-1]
-    assert "Customer reply" in reply_notice["Subject"] and "Version 10.2." in reply_notice.get_content()
+    assert reply_notice["Subject"] == notification["Subject"]  # one thread per incident (issue 11)
+    assert "The customer replied." in reply_notice.get_content() and "Version 10.2." in reply_notice.get_content()
 
 
 def test_out_of_office_in_the_thread_changes_nothing(pipeline: Pipeline) -> None:

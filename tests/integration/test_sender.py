@@ -230,12 +230,13 @@ def test_during_an_outage_a_later_letter_to_the_customer_waits_for_the_earlier_o
     assert relayed.state == codes.OUT_QUEUED and relayed.attempts == 0
     assert f"waiting for outbox {ack_row.id}" in (relayed.last_error or "")
     assert relayed.next_attempt_at == next(r for r in pipeline.outbox() if r.id == ack_row.id).next_attempt_at
-    assert len(relay_sink.messages) == 1  # nothing overtook the deferred acknowledgement
+    # Nothing to Alice overtook the deferred acknowledgement; the answer's copy to the queue (issue 11) may go.
+    assert [m.rcpt_tos for m in relay_sink.messages] in ([[queue]], [[queue], [queue]])
 
     clock.advance(timedelta(minutes=2))
     while send_due(sessions, pipeline.transport, clock, policy):
         pass
-    to_alice = [m for m in relay_sink.wait_for(3) if m.rcpt_tos == ["alice@example.test"]]
+    to_alice = [m for m in relay_sink.wait_for(4) if m.rcpt_tos == ["alice@example.test"]]
     assert len(to_alice) == 2  # the acknowledgement, then the engineer's answer, in creation order
     assert [m.message["Message-ID"] for m in to_alice] == [
         f"<{r.message_id}>" for r in sorted((r for r in pipeline.outbox() if r.rcpt_tos == ["alice@example.test"]),
