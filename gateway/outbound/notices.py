@@ -105,7 +105,8 @@ QUEUE_COPIED = (sla.DOWNGRADE, sla.TIMEOUT, sla.REMINDER)  # automatic changes t
 def queue_copy(app: App, state: IncidentState, plan: Plan, item: Due, key: str, customer_letter: Letter,
                thread: tuple[str, ...]) -> Letter | None:
     """Issue 14: one short line to the engineers' queue for a downgrade, a timeout close or a reminder sent,
-    threaded to the engineers' own conversation about the incident (`thread`: its Message-IDs)."""
+    in the incident's one engineers' thread (issue 11: its root is the first notice; `thread`, the
+    queue's earlier Message-IDs, is no longer needed for that)."""
     queue = app.settings.engineers.queue_address
     if queue is None or item.kind not in QUEUE_COPIED:
         return None
@@ -116,7 +117,8 @@ def queue_copy(app: App, state: IncidentState, plan: Plan, item: Due, key: str, 
                       "change": item.kind, "severity": customer_letter.context.get("severity", state.severity),
                       "sent_to": list(customer_letter.to), "at": local_time(plan, item.at),
                       "waited": customer_letter.context.get("waited", ""),
-                  }, thread[-1] if thread else None, thread, dedupe_key=f"{key}:queue",
+                  }, thread_root(app, state.number), (thread_root(app, state.number),),  # one thread (issue 11)
+                  dedupe_key=f"{key}:queue",
                   event_data={"change": item.kind})
 
 
@@ -194,7 +196,8 @@ def breach_letter(app: App, state: IncidentState, plan: Plan, view: SlaView, key
         "incident": _incident(state), "customer": {"name": state.customer_name, "key": state.customer_key},
         "opened": local_time(plan, view.opened_at), "due": local_time(plan, view.response_due),
         "target": describe_target(target, locale), "assignee": state.assignee or "", "rung": first,
-    }, dedupe_key=key, event_data=event_data)
+    }, thread_root(app, state.number), (thread_root(app, state.number),),  # the engineers' thread (issue 11)
+        dedupe_key=key, event_data=event_data)
 
 
 def _incident(state: IncidentState) -> dict[str, Any]:
