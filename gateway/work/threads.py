@@ -80,11 +80,11 @@ def incident_states(session: Session, numbers: Iterable[int],
             .where(IncidentEvent.incident_id.in_(ids)).order_by(IncidentEvent.incident_id, IncidentEvent.id)):
             read[incident_id].append(ClockEvent(at, type_, data or {}))
         logs = read
-    return {incident.number: _state(incident, customer, messages[incident.id], logs.get(incident.id, ()))
+    return {incident.number: _state(session, incident, customer, messages[incident.id], logs.get(incident.id, ()))
             for incident, customer in found}
 
 
-def _state(incident: Incident, customer: Customer, rows: list[tuple[str, str | None, str]],
+def _state(session: Session, incident: Incident, customer: Customer, rows: list[tuple[str, str | None, str]],
            known: Sequence[ClockEvent]) -> IncidentState:
     log = tuple(known)
     thread = tuple(message_id for _, message_id, _ in rows if message_id)
