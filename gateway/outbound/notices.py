@@ -118,7 +118,8 @@ def queue_copy(app: App, state: IncidentState, plan: Plan, item: Due, key: str, 
                       "change": item.kind, "severity": customer_letter.context.get("severity", state.severity),
                       "sent_to": list(customer_letter.to), "at": local_time(plan, item.at),
                       "waited": customer_letter.context.get("waited", ""),
-                  }, thread[-1] if thread else None, thread, dedupe_key=f"{key}:queue",
+                  }, thread_root(app, state.number),  # under the first notice, like every engineers' letter
+                  tuple(dict.fromkeys((thread_root(app, state.number), *thread))), dedupe_key=f"{key}:queue",
                   event_data={"change": item.kind})
 
 
