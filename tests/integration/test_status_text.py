@@ -149,3 +149,15 @@ def test_incidents_show_json_lists_the_status_texts_and_the_prompts(pipeline: Pi
     assert prompt["at"] == jst(11, 24, 11, 30).isoformat() or prompt["at"].startswith("2026-11-24T02:30")
     assert prompt["data"]["key"] == "status-prompt:s1.1:1"
     assert "status-prompt" in [letter["kind"] for letter in detail["letters"]]
+
+
+def test_replying_to_the_prompt_with_status_shapes_the_report_due_half_an_hour_later(pipeline: Pipeline) -> None:
+    raised(pipeline, assign=True)
+    at(pipeline, jst(11, 24, 11, 30))
+    [prompt] = sent(pipeline, "status-prompt")
+    engineer(pipeline, prompt, "#status Firmware 2.1 fixes it; we install it at 13:00.\n")
+    [stored] = events(pipeline, "status-text")
+    assert stored.data["text"] == "Firmware 2.1 fixes it; we install it at 13:00."
+    at(pipeline, jst(11, 24, 12))
+    [report] = sent(pipeline, "status")
+    assert "From the engineer:\nFirmware 2.1 fixes it; we install it at 13:00.\n" in report.get_content()
