@@ -85,6 +85,7 @@ KIND_BREACH = "breach"                     # internal: a response target was mis
 KIND_CLOCK_CHANGE = "clock-change"         # to the engineers' queue: a downgrade, timeout close, reminder sent
 KIND_SEVERITY_REVIEW = "severity-review"   # to the engineers: the customer asks to review the severity
 KIND_SEVERITY_REVIEW_ACK = "severity-review-ack"  # to the customer: the request was received
+KIND_STATUS_PROMPT = "status-prompt"       # to the engineer: the next status report is due; #status shapes it
 
 # Rate limits on automatic mail (issue 10): an automatic letter not sent is an incident event.
 EVENT_NOT_SENT = "not-sent"                # data: kind, to, reason, limit ("10 in 10 min for a@x")

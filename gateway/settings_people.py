@@ -20,6 +20,10 @@ class EngineersSection(Section):
     along on a notice up to this total size; above it the notice lists each one
     with its size and the `support-gateway attachments get` command that fetches
     it (a 25 MB mail copied to every engineer mailbox would fill their quotas).
+
+    `status_prompt_minutes` (issue 14): this long before each status report is
+    due, the assigned engineer (else the queue) is asked for a `#status` text
+    for it; 0 turns the prompt off.
     """
 
     addresses: list[Address] = []
@@ -27,6 +31,7 @@ class EngineersSection(Section):
     queue_address: Address | None = None
     locale: Literal["ja", "en"] = "ja"  # of notifications and command errors
     notice_attachments_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)  # 0: always listed, never attached
+    status_prompt_minutes: int = Field(default=30, ge=0)  # 0: no prompt ahead of a status report
 
     @field_validator("addresses")
     @classmethod

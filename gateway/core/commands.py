@@ -28,6 +28,7 @@ RESOLVE = "resolve"
 SPLIT = "split"
 ESCALATE = "escalate"
 REOPEN = "reopen"
+STATUS = "status"  # issue 14: the engineer's text for the next status report
 
 # support-programs.md §6: the four reasons an incident is resolved.
 RESOLUTIONS = ("answered", "fixed", "workaround", "awaiting-release")
@@ -43,6 +44,7 @@ _ALIASES = {
     SPLIT: ("split", "分割"),
     ESCALATE: ("escalate", "エスカレーション", "エスカレート"),
     REOPEN: ("reopen", "再開", "再オープン"),
+    STATUS: ("status", "状況", "状況報告", "ステータス"),
 }
 _NAMES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 _RESOLUTION_ALIASES = {
@@ -55,7 +57,9 @@ _RESOLUTION_ALIASES = {
 _LINE = re.compile(r"^#\s*(\S+)\s*(.*)$")
 _SEVERITY_ARGS = re.compile(r"^([0-9])(?:\s*[:：、,.\-–]\s*|\s+|$)(.*)$", re.DOTALL)
 _CONFLICTS = ((INVESTIGATING, WAITING), (INVESTIGATING, RESOLVE), (WAITING, RESOLVE), (SPLIT, RESOLVE),
-              (REOPEN, RESOLVE), (REOPEN, WAITING), (REOPEN, SPLIT))
+              (REOPEN, RESOLVE), (REOPEN, WAITING), (REOPEN, SPLIT),
+              # #status keeps its text for the next report: no command that relays or stores the same text
+              (STATUS, NOTE), (STATUS, WAITING), (STATUS, RESOLVE), (STATUS, REOPEN), (STATUS, SPLIT))
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ def parse_line(line: str) -> Command | CommandError:
         if not arguments:
             return CommandError(line, "#assign needs the name of the engineer, e.g. '#assign yamada'")
         return Command(ASSIGN, arguments[:200], line=line)
-    if arguments and name not in (NOTE, ESCALATE, WORKAROUND, INVESTIGATING, WAITING, REOPEN):
+    if arguments and name not in (NOTE, ESCALATE, WORKAROUND, INVESTIGATING, WAITING, REOPEN, STATUS):
         return CommandError(line, f"#{name} takes no arguments")
     return Command(name, reason=arguments, line=line)
 

@@ -67,6 +67,9 @@ def engineer_reply(state: IncidentState, reply: ParsedReply, author: str, layer:
     note_text = reply.text.strip() if reply.has(cmd.NOTE) else ""
     if reply.has(cmd.NOTE):
         events.append(Event("note", {"by": author, "text": note_text[:4000]}))
+    status_text = status_text_of(reply)
+    if status_text:  # issue 14: the next status report carries it; the side does not change
+        events.append(Event("status-text", {"by": author, "text": status_text}))
     resolution, reopen = None, reply.get(cmd.REOPEN)
     if (resolve := reply.get(cmd.RESOLVE)) is not None:
         resolution = resolve.argument
@@ -98,8 +101,20 @@ def engineer_reply(state: IncidentState, reply: ParsedReply, author: str, layer:
         reopened=reopen is not None,
         reopen_reason=reopen.reason if reopen is not None else "",
         severity_without_reason=severity is not None and not severity.reason,
+        status_text=status_text,
     )
     return after, tuple(events), outcome
+
+
+STATUS_TEXT_LIMIT = 4000  # characters: a paragraph of a status report, not a log file
+
+
+def status_text_of(reply: ParsedReply) -> str:
+    """A `#status` text: the rest of the command line and the lines that follow it (like a #note's)."""
+    command = reply.get(cmd.STATUS)
+    if command is None:
+        return ""
+    return "\n".join(part for part in (command.reason.strip(), reply.text.strip()) if part)[:STATUS_TEXT_LIMIT]
 
 
 def _relays(reply: ParsedReply, attachments: int = 0) -> bool:
@@ -109,7 +124,7 @@ def _relays(reply: ParsedReply, attachments: int = 0) -> bool:
     asked); `#split` relays its text when it says more than the list of problems;
     a reply of files only is relayed with an empty text.
     """
-    if reply.has(cmd.NOTE):
+    if reply.has(cmd.NOTE) or reply.has(cmd.STATUS):  # issue 14: a #status text waits for the report
         return False
     if not reply.text.strip():
         return attachments > 0 and not reply.has(cmd.SPLIT)

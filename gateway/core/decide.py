@@ -15,7 +15,7 @@ from gateway.core import commands as cmd
 from gateway.core.authority import Authority, carries_token, check_engineer
 from gateway.core.bounce import bounce_decision, quiet_reason
 from gateway.core.commands import ParsedReply, parse_reply, split_items
-from gateway.core.conversation import customer_message, engineer_reply
+from gateway.core.conversation import customer_message, engineer_reply, status_text_of
 from gateway.core.correlate import customer_thread, engineer_thread_by_clues
 from gateway.core.escalation import asks_to_escalate, escalate, escalate_address_used, says_more_than_escalate
 from gateway.core.model import (
@@ -167,6 +167,9 @@ def _unverified(authority: Authority, reply: ParsedReply, context: Context, *, t
 def _state_errors(incident: IncidentState, reply: ParsedReply, attachments: int) -> list[str]:
     if not reply.commands and not reply.text.strip() and not attachments:  # files alone are relayed (issue 11)
         return ["the reply is empty: nothing to relay and no command"]
+    if reply.has(cmd.STATUS) and not status_text_of(reply):
+        return ["#status needs the text for the customer's next status report, "
+                "e.g. '#status The fix is being tested; we expect results by 15:00.'"]
     internal_only = reply.has(cmd.NOTE) and all(c.name in (cmd.NOTE, cmd.ASSIGN) for c in reply.commands)
     if reply.has(cmd.REOPEN):
         if incident.status != RESOLVED:

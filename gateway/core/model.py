@@ -212,6 +212,7 @@ class EngineerReply:
     reopened: bool = False  # #reopen: a resolved incident is open again (vendor side)
     reopen_reason: str = ""
     severity_without_reason: bool = False  # `#severity N` alone: the confirmation asks for a reason
+    status_text: str = ""  # a #status text (issue 14): kept for the next status report, nothing sent now
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ from gateway.work.directory import sync_customers
 from gateway.intake.imap_mail import UNKNOWN_SENDER
 from gateway.intake.ingest import accept_raw
 from gateway.work.processor import process_pending
+from gateway.ops.replay_review import review_entries, review_moments
+from gateway.work.periodic import queue_periodic_reports
 from gateway.work.scheduler import next_wakeup, tick
 from gateway.settings import DatabaseSection, Settings, TokensSection
 from store.customers import Customer
@@ -128,27 +130,35 @@ def replay(settings: Settings, path: Path, until: datetime, stderr: TextIO = sys
             with sessions.begin() as session:
                 sync_customers(session, local.customers, clock.now())
             fallback = local.gateway.support_addresses[0]
+            reviews = review_moments(app, sessions, clock.now(), until)  # issue 14: the periodic review too
             for mail in mails:
-                _run_scheduler(app, sessions, clock, mail.at, inclusive=False)
+                _run_scheduler(app, sessions, clock, mail.at, inclusive=False, reviews=reviews)
                 clock.set(mail.at)
                 accept_raw(sessions, mail.raw, _envelope(mail.raw, fallback), source=codes.SOURCE_CLI,
                            now=clock.now(), source_ref=mail.name)
                 while process_pending(app, sessions, clock):
                     pass
-            _run_scheduler(app, sessions, clock, until, inclusive=True)
+            _run_scheduler(app, sessions, clock, until, inclusive=True, reviews=reviews)
             return timeline(app, sessions, until)
         finally:
             engine.dispose()
 
 
 def _run_scheduler(app: App, sessions: sessionmaker[Session], clock: FixedClock, before: datetime,
-                   inclusive: bool) -> None:
-    """Wake the scheduler at each due time up to `before`, as the daemon would have."""
+                   inclusive: bool, reviews: list[datetime] | None = None) -> None:
+    """Wake the scheduler at each due time up to `before`, as the daemon would have; `reviews` are the
+    periodic reviews' minutes still to come (replay_review), taken off the list as they are done."""
+    reviews = [] if reviews is None else reviews
     for _ in range(_MAX_TICKS):
         due = next_wakeup(sessions)
-        if due is None or due > before or (due == before and not inclusive):
+        wake = min([t for t in (due, reviews[0] if reviews else None) if t is not None], default=None)
+        if wake is None or wake > before or (wake == before and not inclusive):
             return
-        clock.set(max(due, clock.now()))
+        clock.set(max(wake, clock.now()))
+        if reviews and wake == reviews[0]:
+            reviews.pop(0)
+            queue_periodic_reports(app, sessions, clock)
+            continue
         if tick(app, sessions, clock) == 0:
             return
     raise RuntimeError("replay: the scheduler did not settle")
@@ -163,6 +173,7 @@ def timeline(app: App, sessions: sessionmaker[Session], until: datetime) -> list
             rows = list(session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
                                         .order_by(IncidentEvent.id)))
             entries.extend(_incident_entries(app, incident, customers.get(incident.customer_id, ""), rows, until))
+        entries.extend(review_entries(app, session))
     entries.sort(key=lambda e: (e[0], e[1], e[2]))
     return [entry for *_, entry in entries]
 
@@ -189,6 +200,8 @@ def _incident_entries(app: App, incident: Incident, customer: str, rows: list[In
         elif row.type == "severity-review-requested":
             yield entry(row.at, order, "severity-review-requested", asked=data.get("asked"),
                         direction=data.get("direction"))
+        elif row.type == "status-text":  # issue 14: an engineer's #status, for the next status report
+            yield entry(row.at, order, "status-text", by=data.get("by", ""), text=data.get("text", ""))
         elif row.type == "side":
             yield entry(row.at, order, "side", side=data["side"])
         elif row.type == "severity":
@@ -196,8 +209,11 @@ def _incident_entries(app: App, incident: Incident, customer: str, rows: list[In
                         reason=data.get("reason", ""))
         elif row.type == "notice":
             extra = {"rung": data["rung"]} if data.get("kind") == codes.KIND_ESCALATION and "rung" in data else {}
-            extra.update({k: data[k] for k in ("off_hours", "on_duty", "instead_of", "asked", "late_by")
+            extra.update({k: data[k] for k in ("off_hours", "on_duty", "instead_of", "asked", "late_by",
+                                                "shaped_by", "report_due")
                           if k in data})  # issue 14: reroutes and review requests show in a what-if
+            if "report_due" in extra:  # a status prompt: the report it asks a text for, in local time
+                extra["report_due"] = stamp(datetime.fromisoformat(str(extra["report_due"])))
             yield entry(row.at, order, "notice", kind=_NOTICE_KINDS.get(data["kind"], data["kind"]),
                         to=list(data.get("to", [])), **extra)
         elif row.type == codes.EVENT_NOT_SENT:  # a rate limit held an automatic letter back (issue 10)
@@ -227,4 +243,4 @@ def format_entry(item: dict[str, Any], as_json: bool) -> str:
         return json_line(item)
     rest = " ".join(f"{k}={json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v}"
                     for k, v in item.items() if k not in ("at", "incident", "event"))
-    return f"{item['at']}  {item['incident']}  {item['event']:<8} {rest}".rstrip()
+    return f"{item['at']}  {item['incident'] or '-'}  {item['event']:<8} {rest}".rstrip()

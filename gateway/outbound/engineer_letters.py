@@ -20,7 +20,8 @@ from gateway.app import App
 from gateway.core import commands as cmd
 from gateway.core.model import Decision, IncidentState
 from gateway.core.salutation import greets
-from gateway.outbound.letter import INTERNAL, TO_QUEUE, Letter, thread_of
+from gateway.core.sla_model import STATUS, SlaView
+from gateway.outbound.letter import INTERNAL, TO_QUEUE, Letter, local_time, thread_of
 from gateway.outbound.letters import to_customer
 from gateway.outbound.engineer_thread import engineer_subject, notice_files, relayed_files, thread_root
 from gateway.outbound.notices import clock_view, escalation_letter, severity_facts
@@ -69,7 +70,7 @@ def for_engineer_reply(app: App, decision: Decision, mail: ParsedMail, now: date
         letters += _answer_copy(app, after, mail, letters[-1], reply.relay_text)
     letters += _note(app, decision, mail)
     if reply.commands:
-        letters.append(_confirmation(app, decision, mail))
+        letters.append(_confirmation(app, decision, mail, view))
     return letters
 
 
@@ -114,10 +115,14 @@ def _note(app: App, decision: Decision, mail: ParsedMail) -> list[Letter]:
                               **side_of(after)}, logged=False)]
 
 
-def _confirmation(app: App, decision: Decision, mail: ParsedMail) -> Letter:
-    """To the engineer: what the commands did, where the text went, and which side the incident is on."""
+def _confirmation(app: App, decision: Decision, mail: ParsedMail, view: SlaView | None = None) -> Letter:
+    """To the engineer: what the commands did, where the text went, and which side the incident is on.
+
+    A `#status` text is confirmed with the time of the report that will carry it (issue 14)."""
     reply, after = decision.engineer, decision.after
     assert reply is not None and after is not None
+    report = next((d.at for d in view.upcoming if d.kind == STATUS), None) if view is not None else None
+    plan = app.plan_for(after.plan, after.customer_key)
     in_reply_to, references = thread_of(mail.message_id, mail.references)
     queue = app.settings.engineers.queue_address
     return Letter(codes.KIND_CONFIRM, "confirm", app.settings.engineers.locale, "utf-8", (mail.from_addr,),
@@ -126,6 +131,8 @@ def _confirmation(app: App, decision: Decision, mail: ParsedMail) -> Letter:
                       "relayed_to": (after.last_customer_author or after.opened_by) if reply.relay_text else "",
                       "note": bool(reply.note_text), "note_copied": bool(reply.note_text and queue),
                       "ask_reason": reply.severity_without_reason, "reopened": reply.reopened,
+                      "status_text": bool(reply.status_text),
+                      "status_due": local_time(plan, report) if report is not None else "",
                       **side_of(after)},
                   in_reply_to, references, logged=False)
 

@@ -22,6 +22,7 @@ from gateway.core.escalation import on_duty_instead
 from gateway.core.model import CLOSED, EngineerReply, Event, IncidentState
 from gateway.core.plan import WALL, Plan, Target
 from gateway.core.sla import ClockEvent, Due, SlaView
+from gateway.core.status_prompt import report_text
 from gateway.outbound.engineer_thread import thread_root
 from gateway.outbound.letter import INTERNAL, TO_CUSTOMER, TO_QUEUE, Letter, customer_tam, local_time, span_text, tam_copies
 from gateway.render import describe_target
@@ -40,10 +41,11 @@ def for_due(app: App, state: IncidentState, plan: Plan, item: Due, view: SlaView
         return breach_letter(app, state, plan, view, key, {"key": item.short_key})
     if item.kind == sla.STATUS:
         following = next((d.at for d in view.upcoming if d.kind == item.kind), None)
+        text, author = report_text(state.clock_log)  # issue 14: the engineer's #status, used once
         return _scheduled(state, plan, codes.KIND_STATUS, key, {
             "last_activity": local_time(plan, last_activity),
-            "next_report": local_time(plan, following) if following else ""},
-            {"key": item.short_key, "cycle": item.cycle})
+            "next_report": local_time(plan, following) if following else "", "engineer_text": text},
+            {"key": item.short_key, "cycle": item.cycle, **({"shaped_by": author} if text else {})})
     if item.kind == sla.ESCALATION:
         threshold = next((r for r in plan.terms(state.severity).escalation if r.rung == item.rung), None)
         return escalation_letter(app, state, plan, item.rung, view, key,
@@ -117,8 +119,8 @@ def queue_copy(app: App, state: IncidentState, plan: Plan, item: Due, key: str, 
                       "change": item.kind, "severity": customer_letter.context.get("severity", state.severity),
                       "sent_to": list(customer_letter.to), "at": local_time(plan, item.at),
                       "waited": customer_letter.context.get("waited", ""),
-                  }, thread_root(app, state.number), (thread_root(app, state.number),),  # one thread (issue 11)
-                  dedupe_key=f"{key}:queue",
+                  }, thread_root(app, state.number),  # under the first notice, like every engineers' letter
+                  tuple(dict.fromkeys((thread_root(app, state.number), *thread))), dedupe_key=f"{key}:queue",
                   event_data={"change": item.kind})
 
 

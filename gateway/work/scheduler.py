@@ -35,10 +35,12 @@ from gateway.core.model import CLOSED, IncidentState
 from gateway.core.plan import Plan
 from gateway.core.sla import ClockEvent, Due, SlaView, evaluate
 from gateway.core.sla_people import late_response, send_time
+from gateway.core.status_prompt import earliest
 from gateway.outbound.compose import write
 from gateway.outbound.letter import Letter
 from gateway.outbound.letter import TO_QUEUE
 from gateway.outbound.notices import QUEUE_COPIED, for_due, queue_copy
+from gateway.outbound.status_letters import due_prompt_letter, prompt_wake_at
 from gateway.work.scheduled_rows import ScheduledRows
 from gateway.work.threads import incident_states
 from store.incidents import Incident, IncidentEvent, IncidentMessage
@@ -78,8 +80,9 @@ def reschedule(app: App, incident: Incident | NewIncident, customer_key: str, no
     if incident.status != sla.OPEN:
         incident.next_due_at = None
         return
-    view = evaluate(clock_events(incident.events), plan, now)
-    incident.next_due_at = wake_at(view)
+    log_ = clock_events(incident.events)
+    view = evaluate(log_, plan, now)
+    incident.next_due_at = earliest(wake_at(view), prompt_wake_at(app, incident.assignee, view, log_))
 
 
 def record_late_response(incident: Incident, plan: Plan) -> None:
@@ -163,7 +166,10 @@ def _run(app: App, session: Session, rows: ScheduledRows, incident: Incident, st
     view = evaluate(log_, plan, now)
     for item in view.due:
         state = _do(app, session, rows, incident, state, plan, view, item, log_, now)
-    incident.next_due_at = wake_at(evaluate(log_, plan, now)) if incident.status == sla.OPEN else None
+    view = evaluate(log_, plan, now) if incident.status == sla.OPEN else None
+    if view is not None and (prompt := due_prompt_letter(app, state, plan, view, log_)) is not None:
+        _letter(app, rows, incident, log_, now, prompt)  # issue 14: ask for the next report's #status text
+    incident.next_due_at = earliest(wake_at(view), prompt_wake_at(app, state.assignee, view, log_)) if view else None
 
 
 def _do(app: App, session: Session, rows: ScheduledRows, incident: Incident, state: IncidentState, plan: Plan,

@@ -1,5 +1,6 @@
 """Issue 14 "done when": a severity-1 incident replayed on each built-in plan sends, in order, every letter
-a support manager expects — ack, queue, severity change, breach notice, escalation rungs, status reports."""
+a support manager expects — ack, queue, severity change, breach notice, escalation rungs, the engineer's
+prompt for a #status text 30 minutes ahead of each status report, status reports."""
 
 from __future__ import annotations
 
@@ -38,18 +39,18 @@ EXPECTED = {
     "enhanced": [  # 4 business hours to respond; support manager and development at 8 business hours
         ("11-24T10:00", "ack"), ("11-24T10:00", "engineer"), ("11-24T10:05", "severity-changed"),
         ("11-24T14:00", "breach"), ("11-25T09:30", "escalation"), ("11-25T09:30", "escalation"),
-        ("11-25T10:05", "status")],
+        ("11-25T09:35", "status-prompt"), ("11-25T10:05", "status")],
     "enhanced-plus": [  # 1 business hour; the support manager at 2; a report every 2 hours
         ("11-24T10:00", "ack"), ("11-24T10:00", "engineer"), ("11-24T10:05", "severity-changed"),
-        ("11-24T11:00", "breach"), ("11-24T12:00", "escalation"), ("11-24T12:05", "status"),
-        ("11-24T14:05", "status")],
+        ("11-24T11:00", "breach"), ("11-24T11:35", "status-prompt"), ("11-24T12:00", "escalation"),
+        ("11-24T12:05", "status"), ("11-24T13:35", "status-prompt"), ("11-24T14:05", "status")],
     "tam": [
         ("11-24T10:00", "ack"), ("11-24T10:00", "engineer"), ("11-24T10:05", "severity-changed"),
-        ("11-24T11:00", "breach"), ("11-24T12:00", "escalation"), ("11-24T12:05", "status"),
-        ("11-24T14:05", "status")],
-    "msa-enterprise": [  # 30 minutes wall time; the TAM at 30 minutes; a report once a day
+        ("11-24T11:00", "breach"), ("11-24T11:35", "status-prompt"), ("11-24T12:00", "escalation"),
+        ("11-24T12:05", "status"), ("11-24T13:35", "status-prompt"), ("11-24T14:05", "status")],
+    "msa-enterprise": [  # 30 minutes wall time; the TAM at 30 minutes; reports only by agreement (none here)
         ("11-24T10:00", "ack"), ("11-24T10:00", "engineer"), ("11-24T10:05", "severity-changed"),
-        ("11-24T10:30", "escalation"), ("11-24T10:30", "breach"), ("11-25T10:05", "status")],
+        ("11-24T10:30", "escalation"), ("11-24T10:30", "breach")],
 }
 
 
