@@ -122,6 +122,17 @@ def _cpu(pids: list[int]) -> float:
     return total
 
 
+def _incident_numbers(db_url: str) -> tuple[int, int]:
+    """(incidents, highest incident number): equal when the numbers are gap-free across nodes."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            found, highest = connection.execute(text("SELECT count(*), coalesce(max(number), 0) FROM incidents")).one()
+    finally:
+        engine.dispose()
+    return int(found), int(highest)
+
+
 def spread(ports: list[int], mails: list[bytes], connections: int) -> None:
     """Send the mails over `connections` connections per node, each node its share (round robin)."""
     from bench.intake import send_all
@@ -156,6 +167,7 @@ def run_nodes(count: int, pg_url: str, mails: int, connections: int) -> dict[str
             spread([node.port for node in nodes], batch, connections)
             queued = wait_outbox(db_url, mails, sent=False)
         wall = queued - began
+        numbers = _incident_numbers(db_url)
         figures = {"nodes": count, "msg_per_s": mails / wall, "cpu_ms_per_mail": (_cpu(pids) - cpu_before) / mails * 1000,
                    "lock_wait_share": locks.waiting_seconds / wall}
         print(f"postgresql, {count} node{'s' if count > 1 else ''}: {mails} mails over {connections} connections "
@@ -163,6 +175,8 @@ def run_nodes(count: int, pg_url: str, mails: int, connections: int) -> dict[str
               f"and work processes) {figures['cpu_ms_per_mail']:.2f} ms, lock waits {figures['lock_wait_share']:.2%} "
               f"of wall time (peak {locks.peak} backends, {locks.samples} samples; "
               f"load average before the run: {load_before:.2f})")
+        print(f"postgresql, {count} node{'s' if count > 1 else ''}: {numbers[0]} incidents, highest number "
+              f"{numbers[1]}: {numbers[1] - numbers[0]} reference numbers reserved and never used")
         return figures
     finally:
         for node in nodes:
