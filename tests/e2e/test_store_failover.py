@@ -32,9 +32,11 @@ from sqlalchemy import func, select, text
 from gateway import codes
 from store.db import make_engine, make_sessionmaker
 from store.inbound import InboundMessage
+from store.leases import Lease
 from store.outbox import OutboxMessage
 from tests.conftest import settings_dict
 from tests.e2e.test_several_nodes import Node
+from tests.support.dovecot import PASSWORD_ENV, Dovecot, MailUser, dovecot, mail_user  # noqa: F401
 from tests.support.mails import customer_mail
 from tests.support.relay_sink import RelaySink, free_port
 from tests.support.waiting import wait_until
@@ -268,3 +270,48 @@ def test_connections_cut_by_the_server_as_a_failover_does_quarantine_no_mail_and
 def _count(sessions, *where: object) -> int:  # type: ignore[no-untyped-def]
     with sessions() as session:
         return int(session.scalar(select(func.count()).select_from(InboundMessage).where(*where)) or 0)
+
+
+def test_the_imap_poller_takes_its_mailbox_back_after_postgresql_returns_and_moves_each_mail_once(
+        cluster: Cluster, tmp_path: Path, dovecot: Dovecot, mail_user: MailUser) -> None:  # noqa: F811
+    """The IMAP lease lives in the store: while it is away the poller cannot renew it and stops
+    touching the mailbox; once the store is back it holds the lease again (same process) and
+    mail waiting in the mailbox becomes one incident each, moved to Processed once."""
+    sink = RelaySink().start()
+    settings = settings_dict(
+        tmp_path, cluster.url,
+        database={"url": cluster.url},
+        relay={"host": "127.0.0.1", "port": sink.port, "timeout": 10},
+        limits={"enabled": False},
+        imap=[dovecot.account(mail_user, poll_interval=0.5)])
+    node = Node("gw-1", tmp_path / "gw-1", settings, {**os.environ, PASSWORD_ENV: mail_user.password})
+    before = [customer_mail(subject=f"IMAP before {n}", message_id=f"<imap-before-{n}@example.test>") for n in range(5)]
+    after = [customer_mail(subject=f"IMAP after {n}", message_id=f"<imap-after-{n}@example.test>") for n in range(5)]
+    try:
+        node.start()
+        dovecot.append_many(mail_user, before)
+        wait_until(lambda: dovecot.uids(mail_user) == [], 30, "the mailbox drained before the stop", pause=0.2)
+        cluster.stop_immediately()
+        dovecot.append_many(mail_user, after)  # arrives while the store is away
+        time.sleep(2.0)  # a few poll intervals without the store
+        cluster.start()
+        wait_until(lambda: dovecot.uids(mail_user) == [], 30, "the mailbox drained after the store came back",
+                   pause=0.2)
+        engine = make_engine(cluster.url)
+        sessions = make_sessionmaker(engine)
+        wait_until(lambda: _count(sessions, InboundMessage.state == codes.RECEIVED) == 0
+                   and _count(sessions) == len(before) + len(after), 30, "every IMAP mail processed", pause=0.2)
+        with sessions() as session:
+            holder = session.scalar(select(Lease.holder))
+            incidents_per_mail = dict(session.execute(
+                select(InboundMessage.message_id, func.count(func.distinct(InboundMessage.incident_id)))
+                .group_by(InboundMessage.message_id)).all())
+        engine.dispose()
+        assert node.alive
+    finally:
+        node.stop()
+        sink.stop()
+    assert holder == "gw-1"
+    assert set(incidents_per_mail) == {f"imap-{when}-{n}@example.test" for when in ("before", "after") for n in range(5)}
+    assert all(count == 1 for count in incidents_per_mail.values())
+    assert len(dovecot.uids(mail_user, "Processed")) == len(before) + len(after)  # each moved once
