@@ -9,7 +9,10 @@ subprocess uses it. What the desk must see:
   commit (RFC 5321 §4.2.5: a 4yz reply makes the sending MTA keep the mail and retry);
 - once it is back, within a few seconds mail is accepted with 250 again, processed, and its
   acknowledgement reaches the relay — through the same work process, no restart;
-- mail accepted just before the stop is neither lost nor doubled: one incident and one ack each.
+- mail accepted just before the stop is neither lost nor doubled: one incident and one ack each;
+- the IMAP poller leaves its mailbox alone while it cannot renew its lease and takes it back after;
+- connections the server ends mid-query (pg_terminate_backend) quarantine no mail (xfail: the
+  fix is in gateway/work, see the mark).
 """
 
 from __future__ import annotations
