@@ -192,7 +192,7 @@ def test_while_postgresql_is_down_smtp_answers_451_and_once_it_is_back_mail_flow
     assert unexpected == [], "\n\n".join(unexpected)
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=False, reason=(  # the cut must land mid-prepare: most runs, not all
     "issue 15, found by this test: a connection cut while the work process prepares a mail makes "
     "gateway/work/prepare.py:_prepare ('decision failed') and processor.process_one quarantine it as "
     "processing-failed; the fix (re-raise when store.db.is_store_unavailable) is in gateway/work, another "
