@@ -16,22 +16,26 @@ SUPPORT = "support@support.example.test"
 CONTACTS = [f"user{i}@example.test" for i in range(8)]
 
 
-def settings_text(data_dir: Path, db_url: str, *, smtp_extra: str = "", sections: str = "") -> str:
-    """The daemon's TOML settings for a benchmark: SMTP on a free port, one customer with CONTACTS.
+def settings_text(data_dir: Path, db_url: str, *, smtp_extra: str = "", sections: str = "",
+                  gateway_extra: str = "", database_extra: str = "", port: int = 0) -> str:
+    """The daemon's TOML settings for a benchmark: SMTP on `port` (0: a free one), one customer with CONTACTS.
 
-    `smtp_extra` adds lines to [smtp] (e.g. max_message_size); `sections` adds whole
-    sections before the customer (e.g. an [[imap]] account).
+    `smtp_extra` adds lines to [smtp] (e.g. max_message_size); `gateway_extra` to [gateway]
+    (e.g. `node = "gw-2"`); `database_extra` to [database] (e.g. `shared = true`); `sections`
+    adds whole sections before the customer (e.g. an [[imap]] account, [tokens]).
     """
     return f"""
 [gateway]
 name = "Bench Support"
 support_addresses = ["{SUPPORT}"]
 data_dir = "{data_dir}"
+{gateway_extra}
 [database]
 url = "{db_url}"
+{database_extra}
 [smtp]
 host = "127.0.0.1"
-port = 0
+port = {port}
 {smtp_extra}
 [limits]
 # Every mail must get its ack (the figures count them): the limits' bookkeeping runs, no window fills.

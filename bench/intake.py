@@ -8,6 +8,7 @@ memory of accepting and processing one 25 MB mail.
     .venv/bin/python bench/intake.py --db sqlite --mails 5000 --connections 8
     .venv/bin/python bench/intake.py --db both --mails 4000 --rated-mails 2000 --repeat 3 --baseline
     .venv/bin/python bench/intake.py --db sqlite --relay-sink --skip-memory   # + 250 → ack at the relay
+    .venv/bin/python bench/intake.py --nodes 1,2,3 --mails 3000 --baseline   # several nodes (bench/nodes.py)
 
 With --relay-sink the acknowledgements go to a real SMTP relay (tests/support's aiosmtpd sink)
 instead of the folder, and the rated run also prints the time from a mail's 250 to its
@@ -362,7 +363,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per database (each with a fresh daemon and store): this 2-core VM's speed "
                              "drifts by up to 1.4x, so quote the range, and --baseline beside it")
+    parser.add_argument("--nodes", help="PostgreSQL only: run N daemons on one schema, for each N of a "
+                                        "comma-separated list (e.g. 1,2,3); see bench/nodes.py")
     args = parser.parse_args()
+    if args.nodes:
+        from bench.nodes import run_all
+
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+        if args.baseline:
+            run_baseline(args.mails, args.connections)
+        run_all([int(count) for count in args.nodes.split(",")], args.pg_url, args.mails, args.connections)
+        return
     if args.memory_child:
         memory_child(args.memory_child, args.size)
         return

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -130,6 +130,25 @@ def is_locked_error(error: BaseException) -> bool:
     original = error.orig if isinstance(error, OperationalError) else error
     return isinstance(original, sqlite3.OperationalError) and any(
         text in str(original).lower() for text in ("database is locked", "database is busy"))
+
+
+def is_store_unavailable(error: BaseException) -> bool:
+    """The store itself is away or cut the connection — no fault of the data being written.
+
+    What a PostgreSQL crash, restart or failover looks like to a client (issue 15): the
+    connection refused, or ended by the server mid-query (`server closed the connection
+    unexpectedly`, `terminating connection due to administrator command`), or the server still
+    starting up. SQLAlchemy marks a lost connection `connection_invalidated`; the driver raises
+    OperationalError (PEP 249: "errors related to the database's operation and not necessarily
+    under the control of the programmer, e.g. an unexpected disconnect") or InterfaceError. Work
+    that fails so must be tried again later, never recorded against the mail (a quarantine),
+    just as the SMTP intake answers 451 for it. SQLite's "database is locked" is one too.
+    """
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    original = error.orig if isinstance(error, DBAPIError) else error
+    return isinstance(error, (OperationalError, InterfaceError)) or type(original).__name__ in (
+        "OperationalError", "InterfaceError")
 
 
 def retry_when_locked(work: Callable[[], T], *, deadline_seconds: float = 20.0, first_pause: float = 0.0002,

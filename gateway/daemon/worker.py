@@ -46,13 +46,14 @@ from gateway.outbound.claims import Claimant, release_dead_claims
 from gateway.outbound.sender import RetryPolicy, next_due, send_due
 from gateway.settings import settings_from_dict
 from gateway.outbound.transports import Transport
-from store.db import make_engine, make_sessionmaker
+from store.db import is_store_unavailable, make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 1.0
 DRAIN_ROUNDS = 1000
 ERROR_PAUSE_SECONDS = 2.0
+FIRST_STORE_PAUSE_SECONDS = 0.1
 T = TypeVar("T")
 
 
@@ -179,13 +180,44 @@ class WorkLoop:
 
 
 def _guarded(what: str, step: Callable[[], T], failed: T | int = -1) -> T | int:
-    """Run one step; on an error (the store is down, say) log it, pause, and report `failed`."""
+    """Run one step; on an error log it, pause, and report `failed` (the next round retries).
+
+    When the store itself is away (a PostgreSQL restart or failover, issue 15:
+    store.db.is_store_unavailable) the step is retried with exponential backoff, 0.1 s doubling
+    to ERROR_PAUSE_SECONDS: mail flows again within a fraction of a second of the store coming
+    back, and the log says once that it went and once that it came back, instead of a traceback
+    every round. Any other error is logged with its traceback each time.
+    """
     try:
-        return step()
-    except Exception:  # noqa: BLE001 - keep the work process alive; the next step retries
-        log.exception("%s step failed; retrying", what)
-        time.sleep(ERROR_PAUSE_SECONDS)
+        result = step()
+    except Exception as error:  # noqa: BLE001 - keep the work process alive; the next step retries
+        streak = _outages.get(what)
+        if not is_store_unavailable(error):
+            log.exception("%s step failed; retrying", what)
+            time.sleep(ERROR_PAUSE_SECONDS)
+            return failed
+        if streak is None:
+            _outages[what] = streak = _Outage(time.monotonic())
+            log.error("%s step: the store is unavailable (%s: %s); retrying with backoff", what,
+                      type(error).__name__, str(error).strip().splitlines()[0] if str(error).strip() else "")
+        streak.failures += 1
+        time.sleep(min(ERROR_PAUSE_SECONDS, FIRST_STORE_PAUSE_SECONDS * 2 ** (streak.failures - 1)))
         return failed
+    if (streak := _outages.pop(what, None)) is not None:
+        log.warning("%s step: the store is back after %.1f s (%d retries)", what,
+                    time.monotonic() - streak.since, streak.failures)
+    return result
+
+
+@dataclass
+class _Outage:
+    """A run of steps that failed because the store was away: since when, how many tries."""
+
+    since: float
+    failures: int = 0
+
+
+_outages: dict[str, _Outage] = {}  # by step name; each name is used by one thread only
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,11 @@ most 0.75 intervals after its last renewal, and a standby tries every 0.25.
 
 A holder that cannot renew (the lease was taken, or the database is away) stops
 polling at once: two pollers on one mailbox would each move the other's mail
-(EXPUNGEISSUED) and copy it twice into the processed folder.
+(EXPUNGEISSUED) and copy it twice into the processed folder. While the database is
+away (store.db.is_store_unavailable: a PostgreSQL restart or failover) the lease counts
+as not held and is tried again every third of its length, so the poller resumes once
+the store is back; before, the error ended the poller's thread and with it the daemon
+(tests/e2e/test_store_failover.py).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.intake.imap_poll import PollContext
+from store.db import is_store_unavailable
 from store.leases import release, take_or_renew
 
 log = logging.getLogger(__name__)
@@ -54,14 +59,28 @@ class MailboxLease:
         self.name = f"imap:{ctx.account.name}"
         self.seconds = lease_seconds(ctx.account.poll_interval)
         self.held = False
+        self.store_away = False
 
     @property
     def renew_every(self) -> float:
         return self.seconds / 3
 
     def _try(self) -> bool:
-        held = bool(self.ctx.run_db(_take, self.ctx.sessions, self.name, self.node, self.ctx.clock.now(),
-                                    self.seconds))
+        try:
+            held = bool(self.ctx.run_db(_take, self.ctx.sessions, self.name, self.node, self.ctx.clock.now(),
+                                        self.seconds))
+        except Exception as exc:
+            if not is_store_unavailable(exc):
+                raise
+            if not self.store_away:
+                log.warning("imap[%s]: the store is unavailable (%s); node %s leaves the mailbox alone until "
+                            "it is back", self.ctx.account.name, type(exc).__name__, self.node)
+            self.store_away, self.held = True, False
+            return False
+        if self.store_away:
+            log.warning("imap[%s]: the store is back; node %s tries the mailbox lease again", self.ctx.account.name,
+                        self.node)
+            self.store_away = False
         if held and not self.held:
             log.info("imap[%s]: node %s holds the mailbox lease; polling", self.ctx.account.name, self.node)
         elif self.held and not held:
@@ -76,7 +95,7 @@ class MailboxLease:
         while not stop.is_set():
             if self._try():
                 return True
-            if not announced:
+            if not announced and not self.store_away:
                 log.info("imap[%s]: another node polls this mailbox; node %s stands by",
                          self.ctx.account.name, self.node)
                 announced = True
