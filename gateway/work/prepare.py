@@ -25,6 +25,7 @@ from gateway.work.authentication import Authenticator, authenticator_for
 from gateway.work.directory import SenderCache
 from gateway.work.threads import bounce_lookups, incident_states, numbers_for_message_ids
 from parsers import ParsedMail, UnparseableMail, parse_mail
+from store.db import is_store_unavailable
 from store.inbound import InboundMessage
 from store.sql import fetch_raw
 
@@ -83,6 +84,8 @@ def _prepare(session: Session, app: App, inbound_id: int, raw: bytes, mail_from:
         context = _context(session, app, raw, mail, envelope, batch)
         decision = decide(mail, envelope, context, app.policy)
     except Exception as exc:  # noqa: BLE001 - a bug on one mail quarantines that mail only
+        if is_store_unavailable(exc):
+            raise  # the store's trouble, not the mail's: the batch fails and is tried again (issue 15)
         log.exception("inbound %s: decision failed", inbound_id)
         return Prepared(inbound_id, mail, failure=(codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}"))
     if decision.after is not None:

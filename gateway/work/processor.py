@@ -46,6 +46,7 @@ from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, new_in
 from gateway.work.mail_rows import inbound_change
 from gateway.work.rate_limits import recent_letters, store_sent
 from gateway.work.scheduler import reschedule
+from store.db import is_store_unavailable
 from store.inbound import InboundMessage
 from store.bulk import insert_new_incidents
 from store.incidents import AttachmentBlob, Incident
@@ -94,6 +95,8 @@ def process_one(app: App, readers: sessionmaker[Session], inbound_id: int, now: 
         with writers.begin() as session:
             return _write(app, session, outcomes, now).get(inbound_id)
     except Exception as exc:  # noqa: BLE001 - quarantine, never crash the daemon
+        if is_store_unavailable(exc):
+            raise  # left received: the work loop pauses and tries again (issue 15)
         log.exception("inbound %s: processing failed; quarantined", inbound_id)
         _quarantine(writers, inbound_id, codes.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}", now)
         return codes.QUARANTINED

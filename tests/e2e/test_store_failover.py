@@ -11,8 +11,8 @@ subprocess uses it. What the desk must see:
   acknowledgement reaches the relay — through the same work process, no restart;
 - mail accepted just before the stop is neither lost nor doubled: one incident and one ack each;
 - the IMAP poller leaves its mailbox alone while it cannot renew its lease and takes it back after;
-- connections the server ends mid-query (pg_terminate_backend) quarantine no mail (xfail: the
-  fix is in gateway/work, see the mark).
+- connections the server ends mid-query (pg_terminate_backend) quarantine no mail: the store's
+  trouble is not the mail's (gateway/work/prepare.py and processor.py re-raise it, the loop waits).
 """
 
 from __future__ import annotations
@@ -192,11 +192,6 @@ def test_while_postgresql_is_down_smtp_answers_451_and_once_it_is_back_mail_flow
     assert unexpected == [], "\n\n".join(unexpected)
 
 
-@pytest.mark.xfail(strict=False, reason=(  # the cut must land mid-prepare: most runs, not all
-    "issue 15, found by this test: a connection cut while the work process prepares a mail makes "
-    "gateway/work/prepare.py:_prepare ('decision failed') and processor.process_one quarantine it as "
-    "processing-failed; the fix (re-raise when store.db.is_store_unavailable) is in gateway/work, another "
-    "helper's folder: /work/notes/patch-nodes-work-store-errors.diff, verified 3 of 3 runs; drop this mark with it"))
 def test_connections_cut_by_the_server_as_a_failover_does_quarantine_no_mail_and_open_each_incident_once(
         cluster: Cluster, tmp_path: Path) -> None:
     """The server ends every connection of the daemon's now and then while mail flows
