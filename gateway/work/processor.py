@@ -17,7 +17,10 @@ Mails are processed in batches, in three steps:
    planned rows with the inbound rows' new states.
 
 Steps 1 and 2 are nearly all the CPU work and hold no lock, so SMTP intake in
-the other process never waits long for SQLite's write lock. The price: a
+the other process never waits long for SQLite's write lock. On PostgreSQL, where
+several nodes may share the store, the write transaction opens first and claims
+the batch's rows (FOR UPDATE SKIP LOCKED), so no two nodes prepare the same mail
+(`_process_claimed`). The price: a
 batch whose write fails, or a mail another daemon took first, leaves its
 reserved incident numbers unused (numbers stay unique and increasing).
 
@@ -46,7 +49,7 @@ from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, new_in
 from gateway.work.mail_rows import inbound_change
 from gateway.work.rate_limits import recent_letters, store_sent
 from gateway.work.scheduler import reschedule
-from store.db import is_store_unavailable
+from store.db import engine_of, is_sqlite, is_store_unavailable
 from store.inbound import InboundMessage
 from store.bulk import insert_new_incidents
 from store.incidents import AttachmentBlob, Incident
@@ -70,6 +73,8 @@ def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limi
     """
     writers = writers or readers
     now = clock.now()
+    if not is_sqlite(str(engine_of(writers).url)):
+        return _process_claimed(app, readers, writers, now, limit, senders, authenticator)
     ids = _next_batch(readers, limit)
     if not ids:
         return 0
@@ -83,6 +88,48 @@ def process_pending(app: App, readers: sessionmaker[Session], clock: Clock, limi
         for inbound_id in ids:
             process_one(app, readers, inbound_id, now, writers)
     return len(ids)
+
+
+def _process_claimed(app: App, readers: sessionmaker[Session], writers: sessionmaker[Session], now: datetime,
+                     limit: int, senders: SenderCache | None, authenticator: Authenticator | None) -> int:
+    """PostgreSQL, where several nodes may share the store (issue 15): claim the batch first.
+
+    The write transaction is opened before the work and takes the batch's rows with
+    FOR UPDATE SKIP LOCKED, so another node's processor takes the next mails instead of
+    parsing and deciding the same ones (each node used to prepare every mail, and to
+    reserve incident numbers for it). Readers never wait for row locks (MVCC), and the
+    SMTP intake only inserts, so holding the locks while preparing blocks nobody; the
+    incident numbers are still reserved in their own tiny transaction. SQLite keeps the
+    lock-free preparation (its one write lock would stop the intake).
+    """
+    ids: list[int] = []
+    try:
+        with writers.begin() as session:
+            ids = _claim_batch(session, limit)
+            if not ids:
+                return 0
+            prepared = prepare_all(app, readers, ids, senders, authenticator)
+            outcomes = _plan_all(app, writers, prepared, now, recent_letters(app, readers, prepared, now))
+            _write(app, session, outcomes, now)
+    except Exception as exc:  # noqa: BLE001 - a failed batch is retried mail by mail
+        if is_store_unavailable(exc) or not ids:
+            raise
+        log.exception("batch of %s mails failed to commit; processing them one at a time", len(ids))
+        for inbound_id in ids:
+            process_one(app, readers, inbound_id, now, writers)
+    return len(ids)
+
+
+def _claim_batch(session: Session, limit: int) -> list[int]:
+    """The oldest received mails no other node is working on, locked until this transaction ends."""
+    rows = session.execute(
+        select(InboundMessage.id, InboundMessage.size)
+        .where(InboundMessage.state == codes.RECEIVED)
+        .order_by(InboundMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return _within_bytes(rows)
 
 
 def process_one(app: App, readers: sessionmaker[Session], inbound_id: int, now: datetime,
@@ -111,6 +158,11 @@ def _next_batch(readers: sessionmaker[Session], limit: int) -> list[int]:
             .order_by(InboundMessage.id)
             .limit(limit)
         ).all()
+    return _within_bytes(rows)
+
+
+def _within_bytes(rows: list) -> list[int]:  # type: ignore[type-arg]
+    """As many of the rows (id, size) as BATCH_BYTES allows, at least one."""
     ids, total = [], 0
     for inbound_id, size in rows:
         if ids and total + size > BATCH_BYTES:
