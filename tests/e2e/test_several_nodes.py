@@ -8,8 +8,7 @@ every mail one incident, each incident one acknowledgement and one engineer noti
 relay at most one extra copy per kill: the letter on the wire), the processed folder holding
 each IMAP mail once, and no error lines beyond the connections the kills cut.
 
-Sizes: SG_NODES_SMTP_MAILS / SG_NODES_IMAP_MAILS (defaults 1000 / 400 in the suite; the issue's
-figures, 5000 / 2000, with `SG_NODES_SMTP_MAILS=5000 SG_NODES_IMAP_MAILS=2000`).
+Sizes: SG_NODES_SMTP_MAILS / SG_NODES_IMAP_MAILS (defaults 5000 / 2000, the issue's figures).
 """
 
 from __future__ import annotations
@@ -44,8 +43,8 @@ from tests.support.relay_sink import RelaySink, free_port
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-SMTP_MAILS = int(os.environ.get("SG_NODES_SMTP_MAILS", "1000"))
-IMAP_MAILS = int(os.environ.get("SG_NODES_IMAP_MAILS", "400"))
+SMTP_MAILS = int(os.environ.get("SG_NODES_SMTP_MAILS", "5000"))
+IMAP_MAILS = int(os.environ.get("SG_NODES_IMAP_MAILS", "2000"))
 QUEUE = "engineers@vendor.example.test"
 SECRET_ENV = "SG_TEST_NODES_TOKEN_SECRET"
 SUPPORT = "support@support.example.test"
