@@ -28,7 +28,7 @@ def under_journald() -> bool:
 
 
 def _fields(record: logging.LogRecord, formatter: logging.Formatter, process: str | None,
-            timestamps: bool) -> dict[str, Any]:
+            timestamps: bool, node: str | None = None) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if timestamps:
         fields["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
@@ -36,6 +36,8 @@ def _fields(record: logging.LogRecord, formatter: logging.Formatter, process: st
     fields["logger"] = record.name
     if process:
         fields["process"] = process
+    if node:  # which of several gateways on one database wrote it (issue 15: [gateway] node)
+        fields["node"] = node
     fields["msg"] = record.getMessage()
     fields.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
     if record.exc_info:
@@ -51,27 +53,28 @@ def _logfmt_value(value: object) -> str:
 
 
 class KeyValueFormatter(logging.Formatter):
-    def __init__(self, process: str | None = None, timestamps: bool = True) -> None:
+    def __init__(self, process: str | None = None, timestamps: bool = True, node: str | None = None) -> None:
         super().__init__()
-        self.process, self.timestamps = process, timestamps
+        self.process, self.timestamps, self.node = process, timestamps, node
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = _fields(record, self, self.process, self.timestamps)
+        fields = _fields(record, self, self.process, self.timestamps, self.node)
         return " ".join(f"{key}={_logfmt_value(value)}" for key, value in fields.items())
 
 
 class JsonFormatter(KeyValueFormatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(_fields(record, self, self.process, self.timestamps), ensure_ascii=False, default=str)
+        return json.dumps(_fields(record, self, self.process, self.timestamps, self.node), ensure_ascii=False,
+                          default=str)
 
 
-def formatter_for(style: str, process: str | None = None) -> logging.Formatter:
+def formatter_for(style: str, process: str | None = None, node: str | None = None) -> logging.Formatter:
     timestamps = not under_journald()
     if style == "json":
-        return JsonFormatter(process, timestamps)
+        return JsonFormatter(process, timestamps, node)
     if style == "keyvalue":
-        return KeyValueFormatter(process, timestamps)
-    where = f"[{process}]" if process else ""
+        return KeyValueFormatter(process, timestamps, node)
+    where = f"[{'/'.join(part for part in (node, process) if part)}]" if process or node else ""
     return logging.Formatter(("%(asctime)s " if timestamps else "") + f"%(levelname)s %(name)s{where}: %(message)s")
 
 
@@ -81,7 +84,8 @@ def chosen_style(configured: str | None = None) -> str:
     return wanted if wanted in STYLES else (configured or "text")
 
 
-def configure_logging(level: int, style: str | None = None, process: str | None = None) -> None:
+def configure_logging(level: int, style: str | None = None, process: str | None = None,
+                      node: str | None = None) -> None:
     """One handler on stderr for the root logger, in `style`, replacing the one set here before.
 
     Like logging.basicConfig, it leaves a root logger alone that someone else has given handlers
@@ -95,6 +99,6 @@ def configure_logging(level: int, style: str | None = None, process: str | None 
     for old in ours:
         root.removeHandler(old)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(formatter_for(chosen_style(style), process))
+    handler.setFormatter(formatter_for(chosen_style(style), process, node))
     handler._support_gateway = True  # type: ignore[attr-defined]
     root.addHandler(handler)

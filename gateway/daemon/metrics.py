@@ -32,6 +32,7 @@ class Reading:
     listening: bool  # the SMTP (and LMTP) listeners accept connections
     stuck_seconds: float
     problems: list[str] = field(default_factory=list)
+    node: str = ""  # [gateway] node: which of several gateways on one database this is (issue 15)
 
     def __post_init__(self) -> None:
         if self.store_error is not None:
@@ -68,6 +69,9 @@ def _gauge(name: str, documentation: str, value: float | None = None, labels: li
 def _families(reading: Reading) -> Iterator[Metric]:
     yield _gauge("up", "1 when /healthz would say ok", 1.0 if reading.healthy else 0.0)
     yield _gauge("store_up", "1 when the database answered this scrape", 0.0 if reading.store_error else 1.0)
+    node = _gauge("node_info", "this daemon's [gateway] node name (always 1)", labels=["node"])
+    node.add_metric([reading.node], 1.0)
+    yield node
     yield _gauge("work_loop_age_seconds", "seconds since the work loop (processor, SLA scheduler) last went round",
                  reading.work_loop_age if reading.work_loop_age is not None else float("nan"))
     replies = CounterMetricFamily(PREFIX + "smtp_replies", "SMTP and LMTP replies this daemon sent, by reply code",

@@ -66,7 +66,8 @@ class MetricsServer:
             error = f"no answer in {STORE_SECONDS:.0f} s"
         except Exception as exc:  # noqa: BLE001 - an unreachable store is what /healthz reports
             error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-        return Reading(taken, error, self.heartbeat.age(), self.listening(), self.settings.metrics.stuck_seconds)
+        return Reading(taken, error, self.heartbeat.age(), self.listening(), self.settings.metrics.stuck_seconds,
+                       node=self.settings.gateway.node)
 
     def _snapshot(self) -> dict[str, object]:
         with self.database.sessions() as session:

@@ -232,7 +232,8 @@ def worker_main(settings_data: dict[str, Any], doorbell: Connection, reports: Co
     """Entry point of the work process (multiprocessing, spawn): start, report, loop until stopped."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    configure_logging(level=log_level, style=log_format, process="worker")
+    configure_logging(level=log_level, style=log_format, process="worker",
+                      node=settings_data.get("gateway", {}).get("node"))
     engines: list[Engine] = []
     try:
         try:

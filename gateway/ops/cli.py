@@ -32,7 +32,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gateway.daemon.systemd_notify import notify
 
     settings = settings_of(args)
-    configure_logging(logging.getLogger().getEffectiveLevel(), settings.logging.format)  # [logging] format
+    configure_logging(logging.getLogger().getEffectiveLevel(), settings.logging.format,  # [logging] format
+                      node=settings.gateway.node)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -146,11 +147,12 @@ def print_settings_error(error: SettingsError, path: Path) -> None:
     print(f"support-gateway: configuration error ({count} problem{'s' if count != 1 else ''})", file=sys.stderr)
 
 
-def configure_logging(level: int, style: str | None = None) -> None:
-    """Log lines as gateway.logformat writes them: key=value, JSON or text; no timestamp under journald."""
+def configure_logging(level: int, style: str | None = None, node: str | None = None) -> None:
+    """Log lines as gateway.logformat writes them: key=value, JSON or text; no timestamp under journald;
+    the daemon's lines name its node."""
     from gateway.logformat import configure_logging as configure
 
-    configure(level, style)
+    configure(level, style, node=node)
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, level))
 

@@ -96,6 +96,7 @@ def test_metrics_count_a_mail_by_outcome_and_the_acknowledgement_it_caused(
     assert metric(text, "support_gateway_work_backlog_messages") == 0.0
     assert metric(text, "support_gateway_work_loop_age_seconds") < 5
     assert metric(text, "support_gateway_up") == 1.0
+    assert f'support_gateway_node_info{{node="{daemon.settings.gateway.node}"}} 1.0' in text  # which node (issue 15)
     assert "# TYPE support_gateway_sla_response_breaches_total counter" in text
 
 

@@ -49,3 +49,12 @@ def test_the_environment_variable_overrides_the_setting(monkeypatch: pytest.Monk
     assert chosen_style("keyvalue") == "json"
     monkeypatch.setenv("SUPPORT_GATEWAY_LOG_FORMAT", "nonsense")
     assert chosen_style("keyvalue") == "keyvalue"
+
+
+def test_every_line_names_the_node_that_wrote_it_when_several_share_a_database(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    line = formatter_for("keyvalue", "worker", "gw-2").format(record("outbox 3 sent"))
+    assert "process=worker node=gw-2 msg=" in line
+    assert json.loads(formatter_for("json", None, "gw-2").format(record("x")))["node"] == "gw-2"
+    assert "[gw-2/worker]" in formatter_for("text", "worker", "gw-2").format(record("x"))
