@@ -45,6 +45,7 @@ from gateway.work.authentication import Authenticator, authenticator_for
 from gateway.work.directory import SenderCache
 from gateway.work.prepare import Prepared, prepare_all
 from gateway.outbound.limits import Ledger
+from gateway.work.duplicates import without_copies_processed_elsewhere
 from gateway.work.effects import INCIDENT_COUNTER, Outcome, apply_update, new_incidents, plan
 from gateway.work.mail_rows import inbound_change
 from gateway.work.rate_limits import recent_letters, store_sent
@@ -220,6 +221,7 @@ def _write(app: App, session: Session, outcomes: list[tuple[Prepared, Outcome]],
         .where(InboundMessage.id.in_(ids), InboundMessage.state == codes.RECEIVED)
         .with_for_update(skip_locked=True)  # several daemons on one PostgreSQL never take the same mail
     ))
+    outcomes = without_copies_processed_elsewhere(app, session, outcomes, received, now)
     incidents = _lock_incidents(session, [o.update.incident_id for _, o in outcomes if o.update is not None])
     stale: set[int] = set()  # incidents changed under a decision: later mails about them wait too
     written: list[tuple[Prepared, Outcome, Incident | None]] = []
