@@ -3,9 +3,9 @@
 A tick with 1,000 due incidents writes thousands of outbox rows, messages and
 events; handing them to the ORM unit of work as objects cost more CPU than
 rendering the letters (the same finding as store.bulk for intake). Here they are
-collected as plain rows (store.rows) and inserted with one executemany per
-table — outbox rows first (their ids are returned in order), then the messages
-that point at them, then the events. Incident updates (status, severity,
+collected as plain rows (store.rows) and inserted by store.row_insert — ids
+taken first, then one COPY (PostgreSQL) or executemany (SQLite) per table:
+outbox rows first, then the messages that point at them, then the events. Incident updates (status, severity,
 next_due_at) stay ORM attribute changes: one per incident, flushed with them.
 """
 
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from store.incidents import IncidentEvent, IncidentMessage
 from store.outbox import OutboxMessage
+from store.row_insert import insert_rows
 from store.rows import NewEvent, NewMessage, NewOutbox
 
 
@@ -31,18 +31,10 @@ class ScheduledRows:
         """Insert everything collected, in the caller's transaction (ORM changes flushed first)."""
         session.flush()
         connection = session.connection()
-        if self.outbox:
-            table = OutboxMessage.__table__
-            columns = [c.key for c in table.columns if c.key != "id"]
-            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            ids = connection.execute(statement, [{c: getattr(r, c) for c in columns} for r in self.outbox])
-            for row, new_id in zip(self.outbox, ids.scalars(), strict=True):
-                row.id = new_id
+        insert_rows(connection, OutboxMessage.__table__, self.outbox)  # ids first: the messages point at them
         for message in self.messages:
             if message.outbox is not None:
                 message.outbox_id = message.outbox.id
-        for table, rows in ((IncidentMessage.__table__, self.messages), (IncidentEvent.__table__, self.events)):
-            if rows:
-                columns = [c.key for c in table.columns if c.key != "id"]
-                connection.execute(insert(table), [{c: getattr(r, c) for c in columns} for r in rows])
+        insert_rows(connection, IncidentMessage.__table__, self.messages)
+        insert_rows(connection, IncidentEvent.__table__, self.events, ids=False)
         self.outbox, self.messages, self.events = [], [], []

@@ -36,12 +36,12 @@ from gateway.core.plan import Plan
 from gateway.core.sla import ClockEvent, Due, SlaView, evaluate
 from gateway.core.sla_people import late_response, send_time
 from gateway.outbound.compose import write
+from gateway.outbound.engineer_thread import thread_root
 from gateway.outbound.letter import Letter
-from gateway.outbound.letter import TO_QUEUE
 from gateway.outbound.notices import QUEUE_COPIED, for_due, queue_copy
 from gateway.work.scheduled_rows import ScheduledRows
 from gateway.work.threads import incident_states
-from store.incidents import Incident, IncidentEvent, IncidentMessage
+from store.incidents import Incident, IncidentEvent
 from store.rows import NewEvent, NewIncident
 
 log = logging.getLogger(__name__)
@@ -188,14 +188,14 @@ def _do(app: App, session: Session, rows: ScheduledRows, incident: Incident, sta
 
 def _tell_queue(app: App, session: Session, rows: ScheduledRows, incident: Incident, state: IncidentState,
                 plan: Plan, item: Due, key: str, letter: Letter, log_: list[ClockEvent], now: datetime) -> None:
-    """Issue 14: the engineers' queue sees each automatic change the clock made, threaded to its own mail."""
+    """Issue 14: the engineers' queue sees each automatic change the clock made, threaded to its own mail.
+
+    The thread is named by its root (issue 11, gateway.outbound.engineer_thread), as every
+    engineer letter does: derived from the incident number, so no query per incident.
+    """
     if item.kind not in QUEUE_COPIED:
         return
-    thread = tuple(m for m in session.scalars(
-        select(IncidentMessage.message_id).where(IncidentMessage.incident_id == incident.id,
-                                                 IncidentMessage.direction == TO_QUEUE)
-        .order_by(IncidentMessage.id)) if m)
-    copy = queue_copy(app, state, plan, item, key, letter, thread[-20:])
+    copy = queue_copy(app, state, plan, item, key, letter, (thread_root(app, incident.number),))
     if copy is not None:
         _letter(app, rows, incident, log_, now, copy)
 
