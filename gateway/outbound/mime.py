@@ -111,15 +111,36 @@ def _encoded_words(text: str, charset: str, room: int) -> list[str]:
     """
     codec, prefix = _CODEC[charset], f"=?{charset}?b?"
     words: list[str] = []
-    chunk = ""
-    for char in text:
+    start = 0
+    while True:
         limit = ((room - len(prefix) - 2) // 4) * 3  # raw bytes whose base64 fits the room
-        if chunk and len((chunk + char).encode(codec)) > limit:
-            words.append(f"{prefix}{base64.b64encode(chunk.encode(codec)).decode('ascii')}?=")
-            chunk, room = "", _MAX_LINE - 1
-        chunk += char
-    words.append(f"{prefix}{base64.b64encode(chunk.encode(codec)).decode('ascii')}?=")
-    return words
+        end = _longest_fit(text, start, codec, limit)
+        words.append(f"{prefix}{base64.b64encode(text[start:end].encode(codec)).decode('ascii')}?=")
+        if end >= len(text):
+            return words
+        start, room = end, _MAX_LINE - 1
+
+
+def _longest_fit(text: str, start: int, codec: str, limit: int) -> int:
+    """The end of the longest `text[start:end]` (one character at least) whose encoding has ≤ `limit` bytes.
+
+    A binary search, not a character at a time (issue 14: re-encoding the growing
+    word for every character was a tenth of a scheduled letter's CPU). It finds
+    what adding characters one by one finds, because an encoding only grows
+    when a character is added (UTF-8; ISO-2022-JP: a switch back to ASCII is
+    as long as the final one it replaces). Every character is at least one byte,
+    so no more than `limit` of them fit.
+    """
+    low, high = start + 1, max(min(len(text), start + limit + 1), start + 1)
+    if high == len(text) and len(text[start:high].encode(codec)) <= limit:
+        return high
+    while high - low > 1:  # text[start:low] fits (or is one character); text[start:high] does not
+        middle = (low + high) // 2
+        if len(text[start:middle].encode(codec)) <= limit:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def _fold(name: str, tokens: list[str], encoding: str = "ascii") -> bytes:
