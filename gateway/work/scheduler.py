@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, load_only, sessionmaker
 
 from gateway.app import App
 from gateway.clock import Clock
@@ -99,11 +99,21 @@ def next_wakeup(sessions: sessionmaker[Session]) -> datetime | None:
         return session.scalar(select(func.min(Incident.next_due_at)))
 
 
+# What finding and scheduling read of a due incident; incident_states' query fills in the rest of the
+# very same objects (the identity map), so no column is read twice and none lazily.
+_DUE_COLUMNS = (Incident.id, Incident.number, Incident.customer_id, Incident.plan, Incident.status,
+                Incident.next_due_at)
+
+
 def find_due(session: Session, now: datetime, limit: int = TICK_LIMIT) -> list[Incident]:
-    """The incidents due by `now`, earliest first, locked for this transaction."""
+    """The incidents due by `now`, earliest first, locked for this transaction.
+
+    Only the columns the tick needs first are read (issue 14: the four other
+    timestamps and the JSON cues were most of the CPU of finding 1,000 among 1,000,000).
+    """
     return list(session.scalars(
-        select(Incident).where(Incident.next_due_at <= now).order_by(Incident.next_due_at).limit(limit)
-        .with_for_update(skip_locked=True)))
+        select(Incident).options(load_only(*_DUE_COLUMNS)).where(Incident.next_due_at <= now)
+        .order_by(Incident.next_due_at).limit(limit).with_for_update(skip_locked=True)))
 
 
 def tick(app: App, sessions: sessionmaker[Session], clock: Clock, limit: int = TICK_LIMIT,
