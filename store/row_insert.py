@@ -16,7 +16,7 @@ SQLite's single writer lock, which is exactly how SQLite picks rowids for a
 table without AUTOINCREMENT; a stale snapshot fails with SQLITE_BUSY, never
 a duplicate, and the primary key would refuse one) — and the rows are then
 written with explicit ids: `COPY … FROM STDIN` on PostgreSQL (one stream per
-table), one executemany on SQLite. Values go through each column's own bind
+table), the driver's own executemany on SQLite. Values go through each column's own bind
 processor (store.base.UTCDateTime, JSON), so what is stored is byte for byte
 what an ORM or Core INSERT would store.
 """
@@ -42,11 +42,18 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Any], *, id
             row.id = new_id
     columns = [c for c in table.columns if ids or c.key != "id"]
     read = attrgetter(*(c.key for c in columns))
-    if connection.dialect.name == "postgresql":
-        _copy(connection, table, columns, [read(row) for row in rows])
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        _copy(connection, table, columns, _processed(dialect, columns, [read(row) for row in rows]))
+    elif dialect.paramstyle == "qmark":  # SQLite: the driver's own executemany, values already processed
+        names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+        connection.exec_driver_sql(
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            _processed(dialect, columns, [read(row) for row in rows]))
     else:
-        names = [c.key for c in columns]
-        connection.execute(insert(table), [dict(zip(names, read(row), strict=True)) for row in rows])
+        names_ = [c.key for c in columns]
+        connection.execute(insert(table), [dict(zip(names_, read(row), strict=True)) for row in rows])
 
 
 def _new_ids(connection: Connection, table: Table, count: int) -> list[int]:
@@ -58,20 +65,29 @@ def _new_ids(connection: Connection, table: Table, count: int) -> list[int]:
     return list(range(last + 1, last + 1 + count))
 
 
-def _copy(connection: Connection, table: Table, columns: list[Any], values: list[tuple[Any, ...]]) -> None:
-    """COPY the rows in (PostgreSQL), each value through its column type's bind processor."""
-    dialect = connection.dialect
+def _processed(dialect: Any, columns: list[Any], values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Each value through its column type's bind processor, as SQLAlchemy's own INSERT would send it."""
     processors: list[Callable[[Any], Any] | None] = [c.type._cached_bind_processor(dialect) for c in columns]
     pairs = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if not pairs:
+        return values
+    out = []
+    for row in values:
+        items = list(row)
+        for index, process in pairs:
+            items[index] = process(items[index])
+        out.append(tuple(items))
+    return out
+
+
+def _copy(connection: Connection, table: Table, columns: list[Any], values: list[tuple[Any, ...]]) -> None:
+    """COPY the (processed) rows in: PostgreSQL's bulk load, one stream for the whole table."""
+    dialect = connection.dialect
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN") as copy:
             for row in values:
-                if pairs:
-                    row = list(row)
-                    for index, process in pairs:
-                        row[index] = process(row[index])
                 copy.write_row(row)
     finally:
         cursor.close()
