@@ -18,11 +18,9 @@ always the clock's answer for the current log.
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -41,7 +39,7 @@ from gateway.outbound.compose import write
 from gateway.outbound.engineer_thread import thread_root
 from gateway.outbound.letter import Letter
 from gateway.outbound.notices import QUEUE_COPIED, for_due, queue_copy
-from gateway.work.scheduled_rows import ScheduledRows
+from gateway.work.scheduled_rows import ScheduledRows, collector_paused
 from gateway.work.threads import incident_states
 from store.incidents import Incident, IncidentEvent
 from store.rows import NewEvent, NewIncident
@@ -138,27 +136,8 @@ def tick(app: App, sessions: sessionmaker[Session], clock: Clock, limit: int = T
 
 def process_due(app: App, session: Session, incidents: Sequence[Incident], now: datetime) -> None:
     """Evaluate each due incident's clock and write what is due, in the caller's transaction."""
-    with _collector_paused():
+    with collector_paused():
         _process_due(app, session, incidents, now)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while one tick builds its rows (issue 14 speed).
-
-    A tick of 1,000 due incidents keeps ~100,000 objects alive until its
-    commit (rows, letters, events); each of them counts toward Python's next
-    full collection, which then walks the whole heap to free nothing — a fifth
-    of the tick's CPU in bench/sla.py. Reference counting still frees what the
-    tick drops; the collector resumes when the tick ends.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _process_due(app: App, session: Session, incidents: Sequence[Incident], now: datetime) -> None:
