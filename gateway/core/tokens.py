@@ -39,6 +39,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 TOKEN_LENGTH = 10
 ENGINEER_TOKEN_LENGTH = 16
@@ -50,6 +51,7 @@ ENGINEER_TOKEN_PATTERN = re.compile(
     r"INC-(\d{1,9})\.%s\.([a-z2-7]{%d})(?![a-z2-7])" % (ENGINEER_MARK, ENGINEER_TOKEN_LENGTH), re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)  # pure: a tick's letters ask for the same few tokens again and again (issue 14)
 def _mac(secret: bytes, purpose: str, length: int) -> str:
     digest = hmac.new(secret, purpose.encode("utf-8"), hashlib.sha256).digest()
     return base64.b32encode(digest).decode("ascii").lower()[:length]
