@@ -66,7 +66,7 @@ def text(mail: Received) -> str:
 
 def test_waiting_with_a_question_reaches_the_customer_and_the_engineer_is_told_the_side(desk: Desk) -> None:
     notice = opened(desk)
-    mails = engineer_writes(desk, notice, "#waiting\nCould you send us the agent log?", 2)
+    mails = engineer_writes(desk, notice, "#waiting\nCould you send us the agent log?", 3)  # + the queue's copy
     relay, confirmation = desk.mail_to(mails, ALICE), desk.mail_to(mails, ENGINEER)
     assert "Could you send us the agent log?" in text(relay)
     assert relay.message["Auto-Submitted"] is None and relay.message["X-Auto-Response-Suppress"] is None
@@ -93,9 +93,9 @@ def test_a_bare_severity_1_is_applied_and_the_confirmation_asks_for_a_reason(des
 
 def test_reopen_brings_a_resolved_incident_back_and_tells_the_customer(desk: Desk) -> None:
     notice = opened(desk)
-    engineer_writes(desk, notice, "#resolve fixed\nPatch 10.2.1 fixes it.", 2)
+    engineer_writes(desk, notice, "#resolve fixed\nPatch 10.2.1 fixes it.", 3)  # resolved, its queue copy, confirmed
     assert desk.incident(1).status == "resolved"
-    mails = engineer_writes(desk, notice, "#reopen the patch fails on Windows\nWe are on it again.", 2)
+    mails = engineer_writes(desk, notice, "#reopen the patch fails on Windows\nWe are on it again.", 3)
     reopened, confirmation = desk.mail_to(mails, ALICE), desk.mail_to(mails, ENGINEER)
     assert "Reopened" in str(reopened.message["Subject"]) and "We are on it again." in text(reopened)
     assert "is on our side" in text(confirmation)
