@@ -32,6 +32,7 @@ import uuid
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -94,7 +95,7 @@ def send_all(port: int, mails: list[bytes], connections: int, rate: float | None
                 code, reply = client.data(mails[index])
                 mine.append(time.perf_counter() - began)
                 if answered_at is not None:
-                    answered_at[index] = time.perf_counter()
+                    answered_at[index] = time.monotonic()  # the relay process stamps with the same clock
                 if code != 250:
                     with lock:
                         failures.append(f"DATA answered {code} {reply!r}")
@@ -147,20 +148,34 @@ def cpu_seconds(pid: int | None) -> float:
 
 
 class AckClock:
-    """When each acknowledgement reached the relay sink, by the customer Message-ID it answers."""
+    """When each acknowledgement reached the relay, by the customer Message-ID it answers.
+
+    The relay is a bare aiosmtpd server in a process of its own (as a real relay is not in
+    the benchmark's process, whose SMTP client threads would otherwise slow its replies): it
+    writes each arrival's In-Reply-To and time.monotonic(), which all processes share on Linux.
+    """
 
     def __init__(self) -> None:
-        from tests.support.relay_sink import RelaySink
+        folder = Path(tempfile.mkdtemp(prefix="sg-relay-"))
+        self.port_file, self.arrivals = folder / "port", folder / "arrivals"
+        self.server = subprocess.Popen([sys.executable, __file__, "--bare-server", str(self.port_file),
+                                        "--arrivals", str(self.arrivals)])
+        while not self.port_file.exists() or not self.port_file.read_text():
+            time.sleep(0.05)
+        self.port = int(self.port_file.read_text())
 
-        self.arrived: dict[str, float] = {}
-        self.sink = RelaySink().start()
-        self.sink.on_message = lambda received: self.arrived.setdefault(
-            str(received.message["In-Reply-To"] or ""), time.perf_counter())
+    def stop(self) -> None:
+        self.server.kill()
+        self.server.wait()
 
     def report(self, name: str, rate: float, mails: list[bytes], answered_at: dict[int, float]) -> None:
-        waits = [self.arrived[_message_id(mail)] - answered_at[i] for i, mail in enumerate(mails)
-                 if _message_id(mail) in self.arrived and i in answered_at]
-        print(f"{name}: at {rate:.0f} msg/s offered: 250 → acknowledgement at the relay sink "
+        arrived: dict[str, float] = {}
+        for line in self.arrivals.read_text().splitlines():
+            message_id, _, at = line.rpartition(" ")
+            arrived.setdefault(message_id, float(at))
+        waits = [arrived[_message_id(mail)] - answered_at[i] for i, mail in enumerate(mails)
+                 if _message_id(mail) in arrived and i in answered_at]
+        print(f"{name}: at {rate:.0f} msg/s offered: 250 → acknowledgement at the relay "
               f"p50 {statistics.median(waits) * 1000:.0f} ms, p99 {percentile(waits, 0.99) * 1000:.0f} ms, "
               f"max {max(waits) * 1000:.0f} ms ({len(waits)} of {len(mails)} matched)")
 
@@ -172,7 +187,7 @@ def _message_id(mail: bytes) -> str:
 def run_database(name: str, db_url: str, mails: int, connections: int, rate: float, rated_mails: int,
                  relay_sink: bool = False) -> None:
     acks = AckClock() if relay_sink else None
-    daemon = Daemon(db_url, relay_port=acks.sink.port if acks else None)
+    daemon = Daemon(db_url, relay_port=acks.port if acks else None)
     try:
         batch = [sample_mail(i) for i in range(mails)]
         time.sleep(1.0)
@@ -205,7 +220,7 @@ def run_database(name: str, db_url: str, mails: int, connections: int, rate: flo
     finally:
         daemon.stop()
         if acks is not None:
-            acks.sink.stop()
+            acks.stop()
 
 
 def big_mail(size: int) -> bytes:
@@ -306,14 +321,22 @@ def run_smtp_memory(name: str, db_url: str, size: int) -> None:
         daemon.stop()
 
 
-def bare_server(port_file: str) -> None:
-    """A bare aiosmtpd server whose handler answers 250 at once: the floor our intake builds on."""
+def bare_server(port_file: str, arrivals: str | None = None) -> None:
+    """A bare aiosmtpd server whose handler answers 250 at once: the floor our intake builds on.
+    With `arrivals`, it also writes each message's In-Reply-To and arrival time (--relay-sink)."""
     import asyncio
 
     from aiosmtpd.smtp import SMTP
 
+    log = open(arrivals, "a", buffering=1) if arrivals else None  # noqa: SIM115 - lives as long as the server
+
     class Accept:
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+            if log is not None:
+                head = envelope.original_content.split(b"\r\n\r\n", 1)[0]
+                found = [line for line in head.split(b"\r\n") if line.lower().startswith(b"in-reply-to:")]
+                if found:
+                    log.write(f"{found[0].split(b':', 1)[1].strip().decode()} {time.monotonic()}\n")
             return "250 OK"
 
     async def serve() -> None:
@@ -355,6 +378,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=25 * 1024 * 1024)
     parser.add_argument("--memory-child")
     parser.add_argument("--bare-server", help=argparse.SUPPRESS)
+    parser.add_argument("--arrivals", help=argparse.SUPPRESS)
     parser.add_argument("--baseline", action="store_true",
                         help="also measure a bare aiosmtpd server (handler answers 250 at once)")
     parser.add_argument("--skip-memory", action="store_true")
@@ -378,7 +402,7 @@ def main() -> None:
         memory_child(args.memory_child, args.size)
         return
     if args.bare_server:
-        bare_server(args.bare_server)
+        bare_server(args.bare_server, args.arrivals)
         return
     schemas: list[str] = []  # throw-away PostgreSQL schemas, dropped at the end
 

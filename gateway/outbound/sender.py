@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
 from gateway.clock import Clock
+from gateway.outbound.journal import SentJournal
 from gateway.outbound.transports import DEAD, SENT, Outcome, Parcel, Transport
 from store.bounces import suppressed_among
-from store.db import engine_of
+from store.db import engine_of, retry_when_locked
 from store.incidents import Incident, incident_ref
 from store.outbox import OutboxMessage
 
@@ -54,30 +55,49 @@ class RetryPolicy:
 
 def send_due(
     sessions: sessionmaker[Session], transport: Transport, clock: Clock, policy: RetryPolicy, limit: int = 50,
-    claimant: str | None = None,
+    claimant: str | None = None, journal: SentJournal | None = None,
 ) -> int:
     """Send up to `limit` due messages; return how many were attempted.
 
     `claimant` (gateway.outbound.claims: node:pid:generation) is written on each claimed row, so a
-    restarted work process can release the rows its dead predecessor held.
+    restarted work process can release the rows its dead predecessor held. Each relay answer is on
+    record before the next letter goes (issue 10 item 5: a crash re-sends at most the one on the
+    wire): in `journal` (gateway.outbound.journal, the work process's), whose lines reach the
+    database once per batch, or, without one, by a commit per answer.
     """
-    parcels = claim(sessions, clock.now(), policy, limit, claimant)
+    if journal is not None:
+        apply_journal(sessions, journal, policy)  # what an earlier batch could not write yet
+    parcels = retry_when_locked(lambda: claim(sessions, clock.now(), policy, limit, claimant))
     if not parcels:
         return 0
     recorded: set[int] = set()
 
-    def record_at_once(parcel: Parcel, outcome: Outcome) -> None:
-        """Each delivery is written as soon as the relay answered it, not at the end of the batch:
-        a crash then re-sends at most the one message in flight (issue 10 item 5)."""
-        record(sessions, [parcel], [outcome], clock.now(), policy)
+    def on_record(parcel: Parcel, outcome: Outcome) -> None:
+        if journal is not None:
+            journal.append(parcel, outcome, clock.now())
+        else:
+            retry_when_locked(lambda: record(sessions, [parcel], [outcome], clock.now(), policy))
         recorded.add(parcel.outbox_id)
 
-    outcomes = transport.deliver(parcels, record_at_once)
+    outcomes = transport.deliver(parcels, on_record)
     rest = [(parcel, outcome) for parcel, outcome in zip(parcels, outcomes, strict=True)
             if parcel.outbox_id not in recorded]
     if rest:
-        record(sessions, [parcel for parcel, _ in rest], [outcome for _, outcome in rest], clock.now(), policy)
+        retry_when_locked(lambda: record(sessions, [parcel for parcel, _ in rest], [outcome for _, outcome in rest],
+                                         clock.now(), policy))
+    if journal is not None:
+        apply_journal(sessions, journal, policy)
     return len(parcels)
+
+
+def apply_journal(sessions: sessionmaker[Session], journal: SentJournal, policy: RetryPolicy) -> int:
+    """Write the journal's answers to the outbox in one transaction, then empty it; how many."""
+    entries = journal.pending()
+    if entries:
+        retry_when_locked(lambda: record(sessions, [p for p, _, _ in entries], [o for _, o, _ in entries],
+                                         entries[-1][2], policy))
+        journal.clear()
+    return len(entries)
 
 
 def next_due(sessions: sessionmaker[Session]) -> datetime | None:

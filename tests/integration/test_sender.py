@@ -334,3 +334,29 @@ def test_batches_close_together_share_one_relay_connection_and_a_stale_one_is_re
         assert sink.logins == ["gateway", "gateway"] and len(sink.wait_for(3)) == 3
     finally:
         sink.stop()
+
+
+def test_deliveries_journaled_by_a_process_killed_before_its_batch_was_written_are_not_sent_again(
+        pipeline: Pipeline, relay_sink: RelaySink, clock: FixedClock, sessions, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gateway.outbound.claims import Claimant, release_dead_claims
+    from gateway.outbound.journal import SentJournal
+    from gateway.outbound.sender import apply_journal, claim
+    from gateway.work.processor import process_pending
+
+    for number in range(3):
+        pipeline.accept(customer_mail(subject=f"Problem {number}"))
+    process_pending(pipeline.app, sessions, clock)
+    journal = SentJournal(tmp_path / "sender-gw-1.journal")
+    parcels = claim(sessions, clock.now(), RetryPolicy(), 50, "gw-1:4000001:dead0001")
+    pipeline.transport.deliver(parcels, lambda parcel, outcome: journal.append(parcel, outcome, clock.now()))
+    journal.close()  # SIGKILLed here: the relay has all three, the outbox still says "queued"
+    assert {row.state for row in pipeline.outbox()} == {codes.OUT_QUEUED}
+
+    restarted = SentJournal(tmp_path / "sender-gw-1.journal")
+    assert apply_journal(sessions, restarted, RetryPolicy()) == 3
+    assert release_dead_claims(sessions, Claimant("gw-1", 4000002, "new00002"), clock.now(),
+                               alive=lambda pid: False) == []
+    assert send_due(sessions, pipeline.transport, clock, RetryPolicy(), journal=restarted) == 0
+    assert {row.state for row in pipeline.outbox()} == {codes.OUT_SENT} and len(relay_sink.messages) == 3
+    assert restarted.pending() == []
+    restarted.close()
