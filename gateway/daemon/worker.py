@@ -43,9 +43,9 @@ from gateway.work.periodic import queue_periodic_reports
 from gateway.work.processor import process_pending
 from gateway.work.scheduler import next_wakeup, tick
 from gateway.outbound.configure import make_transport, retry_policy
-from gateway.outbound.claims import Claimant, release_dead_claims
+from gateway.outbound.claims import Claimant, process_alive, release_dead_claims
 from gateway.outbound.journal import SentJournal, journal_path
-from gateway.outbound.sender import RetryPolicy, apply_journal, next_due, send_due
+from gateway.outbound.sender import RetryPolicy, apply_journal, next_due, recover_journals, send_due
 from gateway.settings import settings_from_dict
 from gateway.outbound.transports import Transport
 from store.db import is_store_unavailable, make_engine, make_sessionmaker
@@ -103,8 +103,8 @@ class WorkLoop:
         self._send_wake = threading.Event()
         self._processing_done = threading.Event()
         self.claimant = Claimant.for_this_process(self.app.settings.gateway.node)
-        gateway = self.app.settings.gateway
-        self.journal = SentJournal(journal_path(gateway.data_dir, gateway.node))  # gateway.outbound.journal
+        gateway, me = self.app.settings.gateway, self.claimant
+        self.journal = SentJournal(journal_path(gateway.data_dir, me.node, me.pid, me.generation))
 
     def process_step(self) -> int:
         done = process_pending(self.app, self.readers, self.clock, self.app.settings.gateway.process_batch,
@@ -146,7 +146,10 @@ class WorkLoop:
         First what a dead predecessor on this node delivered is recorded from its journal, then the
         rows it still held mid-send are made due (issue 10 item 5): they go out within a second of
         the restart, not when their lease runs out, and none it had delivered goes again."""
-        _guarded("applying the sender's journal", lambda: apply_journal(self.writers, self.journal, self.policy))
+        me = self.claimant
+        _guarded("applying dead senders' journals", lambda: recover_journals(
+            self.writers, self.app.settings.gateway.data_dir, me.node, me.pid, me.generation, self.policy,
+            process_alive))
         _guarded("releasing dead claims", lambda: release_dead_claims(self.writers, self.claimant, self.clock.now()))
         sender = threading.Thread(target=self._send_loop, name="sender")
         sender.start()
@@ -189,7 +192,9 @@ class WorkLoop:
             close = getattr(self.transport, "close", None)  # a relay connection kept for reuse
             if close is not None:
                 _guarded("closing the relay connection", close)
-            self.journal.close()
+            _guarded("writing the sender's journal", lambda: apply_journal(self.senders or self.writers,
+                                                                          self.journal, self.policy))
+            self.journal.close(remove_if_empty=True)
 
 
 def _guarded(what: str, step: Callable[[], T], failed: T | int = -1) -> T | int:

@@ -6,9 +6,9 @@ SQLite it waits for the write lock the processor holds, and the sender fell behi
 second (250 → acknowledgement at the relay, p99 2–3 s). An MTA keeps such facts in its own queue
 files; so does the sender: one write(2) of one line per answer (it survives the process being
 killed, the kernel has it), and the lines of a batch go to the database in one transaction after
-the batch, then the file is emptied. A work process that starts applies what its predecessor's
-journal still holds before anything else (gateway.daemon.worker), so nothing is sent twice for
-being forgotten. A power cut may lose the last lines (no fsync): those letters go again, with the
+the batch, then the file is emptied. Each work process has its own file; one that starts applies
+what the journals of this node's dead work processes still hold before anything else
+(gateway.outbound.sender.recover_journals), so nothing is sent twice for being forgotten. A power cut may lose the last lines (no fsync): those letters go again, with the
 same Message-ID — a duplicate, never a loss, the trade-off Postfix makes when it removes a
 delivered queue file without syncing the directory.
 """
@@ -31,8 +31,10 @@ class SentJournal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
-    def close(self) -> None:
+    def close(self, *, remove_if_empty: bool = False) -> None:
         os.close(self._fd)
+        if remove_if_empty and self.path.exists() and self.path.stat().st_size == 0:
+            self.path.unlink()
 
     def append(self, parcel: Parcel, outcome: Outcome, at: datetime) -> None:
         line = json.dumps({
@@ -64,5 +66,21 @@ class SentJournal:
         os.ftruncate(self._fd, 0)
 
 
-def journal_path(data_dir: Path, node: str) -> Path:
-    return data_dir / f"sender-{''.join(c if c.isalnum() or c in '-_.' else '_' for c in node)}.journal"
+def journal_path(data_dir: Path, node: str, pid: int, generation: str) -> Path:
+    """One journal per work process: an orphaned one (its daemon was killed) may still be
+    draining its sends while its successor starts, and the two must not share a file."""
+    return data_dir / f"{journal_prefix(node)}{pid}-{generation}.journal"
+
+
+def journal_prefix(node: str) -> str:
+    return f"sender-{''.join(c if c.isalnum() or c in '-_.' else '_' for c in node)}-"
+
+
+def left_behind(data_dir: Path, node: str) -> list[tuple[Path, int, str]]:
+    """This node's journal files: (path, pid, generation), oldest name first."""
+    prefix, found = journal_prefix(node), []
+    for path in sorted(data_dir.glob(f"{prefix}*.journal")):
+        pid, _, generation = path.name[len(prefix):-len(".journal")].partition("-")
+        if pid.isdigit():
+            found.append((path, int(pid), generation))
+    return found

@@ -15,15 +15,17 @@ message's turn, charges nothing to it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import codes
 from gateway.clock import Clock
-from gateway.outbound.journal import SentJournal
+from gateway.outbound.journal import SentJournal, left_behind
 from gateway.outbound.transports import DEAD, SENT, Outcome, Parcel, Transport
 from store.bounces import suppressed_among
 from store.db import engine_of, retry_when_locked
@@ -88,6 +90,24 @@ def send_due(
     if journal is not None:
         apply_journal(sessions, journal, policy)
     return len(parcels)
+
+
+def recover_journals(sessions: sessionmaker[Session], data_dir: Path, node: str, pid: int, generation: str,
+                     policy: RetryPolicy, alive: Callable[[int], bool]) -> int:
+    """Apply and remove the journals this node's dead work processes left (at a work process's start).
+
+    A live one's (an orphan still draining after its daemon was killed) is left to it."""
+    applied = 0
+    for path, owner, owner_generation in left_behind(data_dir, node):
+        if (owner, owner_generation) == (pid, generation) or (owner != pid and alive(owner)):
+            continue
+        journal = SentJournal(path)
+        try:
+            applied += apply_journal(sessions, journal, policy)
+        finally:
+            journal.close()
+        path.unlink(missing_ok=True)
+    return applied
 
 
 def apply_journal(sessions: sessionmaker[Session], journal: SentJournal, policy: RetryPolicy) -> int:

@@ -229,14 +229,33 @@ def test_three_nodes_under_load_with_two_killed_make_each_mail_one_incident_with
         wait_until(lambda: dovecot.uids(mail_user) == [], 120, "the mailbox emptied", pause=0.5)
         wait_until(lambda: _count(sessions, InboundMessage, InboundMessage.state == codes.RECEIVED) == 0
                    and _count(sessions, InboundMessage) >= total, 120, "every mail processed", pause=0.5)
-        wait_until(lambda: _count(sessions, OutboxMessage, OutboxMessage.state != codes.OUT_SENT) == 0,
-                   120, "every letter sent", pause=0.5)
+        try:
+            wait_until(lambda: _count(sessions, OutboxMessage, OutboxMessage.state != codes.OUT_SENT) == 0,
+                       120, "every letter sent", pause=0.5)
+        except AssertionError:
+            with sessions() as session:
+                unsent = session.execute(select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.claimed_by,
+                                                OutboxMessage.next_attempt_at, OutboxMessage.last_error)
+                                         .where(OutboxMessage.state != codes.OUT_SENT).limit(5)).all()
+            raise AssertionError(f"letters not sent, e.g. {unsent}") from None
         elapsed = time.monotonic() - started
+    except BaseException:
+        engine.dispose()
+        raise
     finally:
         for node in nodes:
             node.stop()
         sink.stop()
 
+    try:
+        _check(sessions, sink, dovecot, mail_user, nodes, senders, killed, elapsed)
+    finally:
+        engine.dispose()
+
+
+def _check(sessions, sink: RelaySink, dovecot: Dovecot, mail_user: MailUser, nodes: list[Node],  # type: ignore[no-untyped-def]  # noqa: F811
+           senders: Senders, killed: list[str], elapsed: float) -> None:
+    total = SMTP_MAILS + IMAP_MAILS
     with sessions() as session:
         by_message_id = Counter(session.scalars(
             select(InboundMessage.message_id).where(InboundMessage.state == codes.PROCESSED)))
@@ -245,7 +264,6 @@ def test_three_nodes_under_load_with_two_killed_make_each_mail_one_incident_with
             .where(InboundMessage.incident_id.is_not(None)).group_by(InboundMessage.message_id)).all())
         letters = Counter(session.execute(select(OutboxMessage.incident_id, OutboxMessage.kind)).all())
         senders_of = Counter(row.split(":")[0] for row in session.scalars(select(OutboxMessage.claimed_by)))
-    engine.dispose()
     print(f"\n{len(nodes)} nodes, {SMTP_MAILS} SMTP + {IMAP_MAILS} IMAP mails, kills {killed}: {elapsed:.0f} s; "
           f"sessions retried {len(senders.retried)}; letters sent per node {dict(senders_of)}")
 
