@@ -32,14 +32,16 @@ import uuid
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CONTACTS, SUPPORT, drop_schema, fresh_pg_url, sample_mail, settings_text  # noqa: E402
+from bench.common import (  # noqa: E402
+    CONTACTS, SUPPORT, drop_schema, fresh_pg_url, percentile, sample_mail, settings_text,
+)
+from bench.relay import AckClock, bare_server  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.outbox import OutboxMessage  # noqa: E402
 
@@ -133,11 +135,6 @@ def wait_outbox(db_url: str, expected: int, *, sent: bool, timeout: float = 600)
         engine.dispose()
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def cpu_seconds(pid: int | None) -> float:
     """User + system CPU time a process has used so far (from /proc/PID/stat)."""
     if pid is None:
@@ -145,43 +142,6 @@ def cpu_seconds(pid: int | None) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class AckClock:
-    """When each acknowledgement reached the relay, by the customer Message-ID it answers.
-
-    The relay is a bare aiosmtpd server in a process of its own (as a real relay is not in
-    the benchmark's process, whose SMTP client threads would otherwise slow its replies): it
-    writes each arrival's In-Reply-To and time.monotonic(), which all processes share on Linux.
-    """
-
-    def __init__(self) -> None:
-        folder = Path(tempfile.mkdtemp(prefix="sg-relay-"))
-        self.port_file, self.arrivals = folder / "port", folder / "arrivals"
-        self.server = subprocess.Popen([sys.executable, __file__, "--bare-server", str(self.port_file),
-                                        "--arrivals", str(self.arrivals)])
-        while not self.port_file.exists() or not self.port_file.read_text():
-            time.sleep(0.05)
-        self.port = int(self.port_file.read_text())
-
-    def stop(self) -> None:
-        self.server.kill()
-        self.server.wait()
-
-    def report(self, name: str, rate: float, mails: list[bytes], answered_at: dict[int, float]) -> None:
-        arrived: dict[str, float] = {}
-        for line in self.arrivals.read_text().splitlines():
-            message_id, _, at = line.rpartition(" ")
-            arrived.setdefault(message_id, float(at))
-        waits = [arrived[_message_id(mail)] - answered_at[i] for i, mail in enumerate(mails)
-                 if _message_id(mail) in arrived and i in answered_at]
-        print(f"{name}: at {rate:.0f} msg/s offered: 250 → acknowledgement at the relay "
-              f"p50 {statistics.median(waits) * 1000:.0f} ms, p99 {percentile(waits, 0.99) * 1000:.0f} ms, "
-              f"max {max(waits) * 1000:.0f} ms ({len(waits)} of {len(mails)} matched)")
-
-
-def _message_id(mail: bytes) -> str:
-    return mail.split(b"Message-ID: ", 1)[1].split(b"\r\n", 1)[0].decode()
 
 
 def run_database(name: str, db_url: str, mails: int, connections: int, rate: float, rated_mails: int,
@@ -319,33 +279,6 @@ def run_smtp_memory(name: str, db_url: str, size: int) -> None:
               f"({(after[1] - before[1]) / len(raw):.2f}x)")
     finally:
         daemon.stop()
-
-
-def bare_server(port_file: str, arrivals: str | None = None) -> None:
-    """A bare aiosmtpd server whose handler answers 250 at once: the floor our intake builds on.
-    With `arrivals`, it also writes each message's In-Reply-To and arrival time (--relay-sink)."""
-    import asyncio
-
-    from aiosmtpd.smtp import SMTP
-
-    log = open(arrivals, "a", buffering=1) if arrivals else None  # noqa: SIM115 - lives as long as the server
-
-    class Accept:
-        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-            if log is not None:
-                head = envelope.original_content.split(b"\r\n\r\n", 1)[0]
-                found = [line for line in head.split(b"\r\n") if line.lower().startswith(b"in-reply-to:")]
-                if found:
-                    log.write(f"{found[0].split(b':', 1)[1].strip().decode()} {time.monotonic()}\n")
-            return "250 OK"
-
-    async def serve() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: SMTP(Accept(), loop=loop), "127.0.0.1", 0)
-        Path(port_file).write_text(str(server.sockets[0].getsockname()[1]))
-        await asyncio.sleep(3600)
-
-    asyncio.run(serve())
 
 
 def run_baseline(mails: int, connections: int) -> None:
