@@ -23,8 +23,7 @@ from gateway.clock import FixedClock
 from gateway.core.tokens import ENGINEER_TOKEN_PATTERN
 from gateway.settings import Settings
 from tests.conftest import T0
-from tests.support.daemon import RunningDaemon
-from tests.support.desk import SUPPORT, Desk
+from tests.support.desk import SUPPORT, Desk, running_desk
 from tests.support.mails import customer_mail
 from tests.support.relay_sink import Received, RelaySink
 from tests.support.replies import reply_to
@@ -63,11 +62,7 @@ def daemon_settings(make_settings, relay_sink: RelaySink) -> Settings:  # type: 
 
 @pytest.fixture
 def desk(daemon_settings: Settings, relay_sink: RelaySink, clock: FixedClock) -> Iterator[Desk]:
-    running = RunningDaemon(daemon_settings, clock=clock).start()
-    desk = Desk(running, relay_sink, daemon_settings)
-    yield desk
-    desk.close()
-    running.stop()
+    yield from running_desk(daemon_settings, relay_sink, clock)
 
 
 def opened(desk: Desk, sender: str = ALICE, subject: str = "Backup fails") -> tuple[Received, Received]:

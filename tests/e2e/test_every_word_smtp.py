@@ -14,8 +14,7 @@ import pytest
 from gateway.clock import FixedClock
 from gateway.settings import Settings
 from tests.conftest import T0
-from tests.support.daemon import RunningDaemon
-from tests.support.desk import Desk
+from tests.support.desk import Desk, running_desk
 from tests.support.mails import customer_mail
 from tests.support.relay_sink import Received, RelaySink
 from tests.support.replies import reply_to
@@ -42,11 +41,7 @@ def daemon_settings(make_settings, relay_sink: RelaySink) -> Settings:  # type: 
 
 @pytest.fixture
 def desk(daemon_settings: Settings, relay_sink: RelaySink, clock: FixedClock) -> Iterator[Desk]:
-    running = RunningDaemon(daemon_settings, clock=clock).start()
-    desk = Desk(running, relay_sink, daemon_settings)
-    yield desk
-    desk.close()
-    running.stop()
+    yield from running_desk(daemon_settings, relay_sink, clock)
 
 
 def opened(desk: Desk) -> Received:

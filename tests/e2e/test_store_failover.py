@@ -41,6 +41,7 @@ from tests.conftest import settings_dict
 from tests.e2e.test_several_nodes import Node
 from tests.support.dovecot import PASSWORD_ENV, Dovecot, MailUser, dovecot, mail_user  # noqa: F401
 from tests.support.mails import customer_mail
+from tests.support.processes import work_processes
 from tests.support.relay_sink import RelaySink, free_port
 from tests.support.waiting import wait_until
 
@@ -112,19 +113,17 @@ def _send(port: int, mail: bytes) -> int:
         return 0
 
 
-def _work_processes(daemon_pid: int) -> list[int]:
-    children = subprocess.run(["pgrep", "-P", str(daemon_pid)], capture_output=True, text=True).stdout.split()
-    return sorted(int(child) for child in children)
+def _node_settings(tmp_path: Path, cluster: Cluster, sink: RelaySink, **extra: object) -> dict[str, object]:
+    """One node on the test's own cluster, sending to the relay sink, without rate limits."""
+    return settings_dict(tmp_path, cluster.url, database={"url": cluster.url},
+                         relay={"host": "127.0.0.1", "port": sink.port, "timeout": 10},
+                         limits={"enabled": False}, **extra)
 
 
 def test_while_postgresql_is_down_smtp_answers_451_and_once_it_is_back_mail_flows_again_without_a_restart(
         cluster: Cluster, tmp_path: Path) -> None:
     sink = RelaySink().start()
-    settings = settings_dict(
-        tmp_path, cluster.url,
-        database={"url": cluster.url},
-        relay={"host": "127.0.0.1", "port": sink.port, "timeout": 10},
-        limits={"enabled": False})
+    settings = _node_settings(tmp_path, cluster, sink)
     node = Node("gw-1", tmp_path / "gw-1", settings, dict(os.environ))
     message_ids: dict[str, int] = {}  # Message-ID → the DATA reply it got
     mails = iter(range(10_000))
@@ -140,7 +139,7 @@ def test_while_postgresql_is_down_smtp_answers_451_and_once_it_is_back_mail_flow
         node.start()
         assert node.process is not None
         time.sleep(1.0)  # the work process is started after READY
-        workers_before = _work_processes(node.process.pid)
+        workers_before = work_processes(node.process.pid)
         assert workers_before, "no work process under the daemon"
         # Accepted just before the crash: committed, perhaps not yet processed or acknowledged.
         assert [send_one() for _ in range(10)] == [250] * 10
@@ -160,7 +159,7 @@ def test_while_postgresql_is_down_smtp_answers_451_and_once_it_is_back_mail_flow
         wait_until(lambda: {str(m.message["In-Reply-To"]).strip("<>") for m in sink.messages} >= set(accepted),
                    60, "every accepted mail's acknowledgement at the relay", pause=0.2)
         assert node.alive
-        assert _work_processes(node.process.pid) == workers_before  # recovered in place, not restarted
+        assert work_processes(node.process.pid) == workers_before  # recovered in place, not restarted
     finally:
         node.stop()
         sink.stop()
@@ -199,11 +198,7 @@ def test_connections_cut_by_the_server_as_a_failover_does_quarantine_no_mail_and
     A customer's mail is never quarantined for the store's trouble: it waits, received, and is
     processed once the next connection works; a 451 is resent, as an MTA does."""
     sink = RelaySink().start()
-    settings = settings_dict(
-        tmp_path, cluster.url,
-        database={"url": cluster.url},
-        relay={"host": "127.0.0.1", "port": sink.port, "timeout": 10},
-        limits={"enabled": False})
+    settings = _node_settings(tmp_path, cluster, sink)
     node = Node("gw-1", tmp_path / "gw-1", settings, dict(os.environ))
     engine = make_engine(cluster.url)
     cutting = threading.Event()
@@ -276,12 +271,7 @@ def test_the_imap_poller_takes_its_mailbox_back_after_postgresql_returns_and_mov
     touching the mailbox; once the store is back it holds the lease again (same process) and
     mail waiting in the mailbox becomes one incident each, moved to Processed once."""
     sink = RelaySink().start()
-    settings = settings_dict(
-        tmp_path, cluster.url,
-        database={"url": cluster.url},
-        relay={"host": "127.0.0.1", "port": sink.port, "timeout": 10},
-        limits={"enabled": False},
-        imap=[dovecot.account(mail_user, poll_interval=0.5)])
+    settings = _node_settings(tmp_path, cluster, sink, imap=[dovecot.account(mail_user, poll_interval=0.5)])
     node = Node("gw-1", tmp_path / "gw-1", settings, {**os.environ, PASSWORD_ENV: mail_user.password})
     before = [customer_mail(subject=f"IMAP before {n}", message_id=f"<imap-before-{n}@example.test>") for n in range(5)]
     after = [customer_mail(subject=f"IMAP after {n}", message_id=f"<imap-after-{n}@example.test>") for n in range(5)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import smtplib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import select
 
+from gateway.clock import Clock
 from gateway.settings import Settings
 from store.db import make_engine, make_sessionmaker
 from store.inbound import InboundMessage
@@ -70,3 +71,14 @@ class Desk:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def running_desk(settings: Settings, sink: RelaySink, clock: Clock | None = None) -> Iterator[Desk]:
+    """A started daemon and its Desk, for a fixture to `yield from`; stopped afterwards."""
+    running = RunningDaemon(settings, clock=clock).start()
+    desk = Desk(running, sink, settings)
+    try:
+        yield desk
+    finally:
+        desk.close()
+        running.stop()
