@@ -30,6 +30,9 @@ class SentJournal:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # Whether lines may wait to reach the outbox: the sender then need not read the file at
+        # every step (gateway.outbound.sender.apply_journal), only after it wrote to it.
+        self.unapplied = os.fstat(self._fd).st_size > 0
 
     def close(self, *, remove_if_empty: bool = False) -> None:
         os.close(self._fd)
@@ -43,6 +46,7 @@ class SentJournal:
             "status": outcome.status, "detail": outcome.detail, "tried": outcome.tried,
             "relay_message_id": outcome.relay_message_id, "at": at.isoformat()}, ensure_ascii=False)
         os.write(self._fd, (line + "\n").encode())  # one write: whole lines only
+        self.unapplied = True
 
     def pending(self) -> list[tuple[Parcel, Outcome, datetime]]:
         """What the journal holds, in order; a torn last line (a power cut mid-write) is skipped."""
@@ -64,6 +68,7 @@ class SentJournal:
 
     def clear(self) -> None:
         os.ftruncate(self._fd, 0)
+        self.unapplied = False
 
 
 def journal_path(data_dir: Path, node: str, pid: int, generation: str) -> Path:

@@ -112,11 +112,13 @@ def recover_journals(sessions: sessionmaker[Session], data_dir: Path, node: str,
 
 def apply_journal(sessions: sessionmaker[Session], journal: SentJournal, policy: RetryPolicy) -> int:
     """Write the journal's answers to the outbox in one transaction, then empty it; how many."""
+    if not journal.unapplied:
+        return 0
     entries = journal.pending()
     if entries:
         retry_when_locked(lambda: record(sessions, [p for p, _, _ in entries], [o for _, o, _ in entries],
                                          entries[-1][2], policy))
-        journal.clear()
+    journal.clear()  # written, or only a torn line a power cut left
     return len(entries)
 
 
